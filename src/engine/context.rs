@@ -1,0 +1,246 @@
+//! What a rule sees: the node it is called on, and through `Context` the answers the engine can
+//! give about it (async or not, what a path resolves to, the catalogs) and a way to report.
+
+use std::ops::Range;
+
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::{
+    Attribute, Block, ExprCall, ExprForLoop, ExprMethodCall, ExprWhile, Signature, Visibility,
+};
+
+use super::index::{Condition, Deferred, FileFacts};
+use super::resolve::{Names, Resolved};
+use crate::catalog::Catalog;
+use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Label};
+use crate::rules::Rule;
+
+/// The syntax nodes rules are called on.
+#[derive(Clone, Copy)]
+pub enum Node<'a> {
+    /// An fn or method with a body, before its body is walked.
+    Fn(FnNode<'a>),
+    /// A statement, with its block so a rule can look at what follows it.
+    Stmt {
+        block: &'a Block,
+        index: usize,
+    },
+    Call(&'a ExprCall),
+    MethodCall(&'a ExprMethodCall),
+    ForLoop(&'a ExprForLoop),
+    While(&'a ExprWhile),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FnKind {
+    Free,
+    /// In an `impl Type` block.
+    Inherent,
+    /// In an `impl Trait for Type` block.
+    TraitImpl,
+    /// A default method body in a trait.
+    TraitDefault,
+}
+
+#[derive(Clone, Copy)]
+pub struct FnNode<'a> {
+    pub attrs: &'a [Attribute],
+    pub vis: Option<&'a Visibility>,
+    pub sig: &'a Signature,
+    pub body: &'a Block,
+    pub kind: FnKind,
+}
+
+/// Where the code being walked runs.
+#[derive(Clone, Debug)]
+pub enum Exec {
+    /// Plain synchronous code (also: a nested `fn` item inside async code).
+    Sync,
+    /// Inside an `async fn`, `async` block or async closure, or a plain closure within one.
+    Async(AsyncSite),
+    /// In a closure handed to `spawn_blocking`, `std::thread::spawn` and the like.
+    Offloaded,
+}
+
+#[derive(Clone, Debug)]
+pub struct AsyncSite {
+    pub kind: AsyncKind,
+    /// From the `async` keyword to the fn name / closure bars, for a label.
+    pub start: Span,
+    pub end: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AsyncKind {
+    Fn,
+    Block,
+    Closure,
+}
+
+/// One file's source, as the spans of its syntax tree see it.
+pub struct SourceText<'s> {
+    pub text: &'s str,
+    /// Bytes before what was handed to the parser (a UTF-8 BOM, a `#!` line).
+    pub base: usize,
+}
+
+/// Everything a file's analysis produces.
+#[derive(Default)]
+pub struct Sink {
+    pub diagnostics: Vec<Diagnostic>,
+    pub deferred: Vec<Deferred>,
+    pub facts: FileFacts,
+}
+
+pub struct Context<'w> {
+    pub(super) rule: &'static Rule,
+    pub(super) source: &'w SourceText<'w>,
+    pub(super) names: &'w Names,
+    pub(super) exec: &'w [Exec],
+    pub(super) sink: &'w mut Sink,
+}
+
+impl<'w> Context<'w> {
+    pub fn in_async(&self) -> bool {
+        self.async_site().is_some()
+    }
+
+    pub fn async_site(&self) -> Option<&AsyncSite> {
+        match self.exec.last() {
+            Some(Exec::Async(site)) => Some(site),
+            _ => None,
+        }
+    }
+
+    /// A label for the innermost async fn / block / closure: `(range, "this async block")`.
+    pub fn async_label(&self) -> Option<(Range<usize>, &'static str)> {
+        let site = self.async_site()?;
+        let range = self.span_range(site.start).start..self.span_range(site.end).end;
+        let what = match site.kind {
+            AsyncKind::Fn => "this function is async",
+            AsyncKind::Block => "this block is async",
+            AsyncKind::Closure => "this closure is async",
+        };
+        Some((range, what))
+    }
+
+    pub fn names(&self) -> &Names {
+        self.names
+    }
+
+    pub fn resolve(&self, path: &syn::Path) -> Resolved {
+        self.names.resolve(path)
+    }
+
+    /// What the called expression resolves to, when it is a path (`tokio::spawn(..)`).
+    pub fn callee(&self, call: &ExprCall) -> Option<Resolved> {
+        callee(self.names, call)
+    }
+
+    pub fn catalog(&self) -> &'static Catalog {
+        Catalog::get()
+    }
+
+    pub fn range<T: Spanned + ?Sized>(&self, node: &T) -> Range<usize> {
+        self.span_range(node.span())
+    }
+
+    pub fn span_range(&self, span: Span) -> Range<usize> {
+        let range = span.byte_range();
+        range.start + self.source.base..range.end + self.source.base
+    }
+
+    pub fn text(&self, range: Range<usize>) -> &'w str {
+        self.source.text.get(range).unwrap_or("")
+    }
+
+    /// Starts a finding of the current rule; it is recorded when the builder is dropped.
+    pub fn report(&mut self, range: Range<usize>, message: impl Into<String>) -> Report<'_> {
+        let diagnostic = Diagnostic::new(
+            self.rule.id,
+            self.rule.category.default_severity(),
+            range,
+            message.into(),
+        );
+        Report {
+            sink: self.sink,
+            diagnostic: Some(diagnostic),
+            condition: None,
+        }
+    }
+}
+
+pub(super) fn callee(names: &Names, call: &ExprCall) -> Option<Resolved> {
+    match super::syntax::peel(&call.func) {
+        syn::Expr::Path(p) if p.qself.is_none() => Some(names.resolve(&p.path)),
+        _ => None,
+    }
+}
+
+/// A finding being built; recorded on drop.
+pub struct Report<'s> {
+    sink: &'s mut Sink,
+    diagnostic: Option<Diagnostic>,
+    condition: Option<Condition>,
+}
+
+impl Report<'_> {
+    fn diagnostic(&mut self) -> &mut Diagnostic {
+        self.diagnostic.as_mut().expect("a report is built once")
+    }
+
+    /// What the primary span does.
+    pub fn label(mut self, message: impl Into<String>) -> Self {
+        self.diagnostic().label = message.into();
+        self
+    }
+
+    /// The context that makes it wrong.
+    pub fn secondary(mut self, range: Range<usize>, message: impl Into<String>) -> Self {
+        self.diagnostic().secondary.push(Label {
+            range,
+            message: message.into(),
+        });
+        self
+    }
+
+    pub fn help(mut self, message: impl Into<String>) -> Self {
+        self.diagnostic().help = Some(message.into());
+        self
+    }
+
+    pub fn fix(
+        mut self,
+        applicability: Applicability,
+        message: impl Into<String>,
+        edits: Vec<Edit>,
+    ) -> Self {
+        self.diagnostic().fix = Some(Fix {
+            applicability,
+            message: message.into(),
+            edits,
+        });
+        self
+    }
+
+    /// Keeps the finding only if the crate index agrees once every file has been read.
+    pub fn when(mut self, condition: Condition) -> Self {
+        self.condition = Some(condition);
+        self
+    }
+}
+
+impl Drop for Report<'_> {
+    fn drop(&mut self) {
+        let Some(diagnostic) = self.diagnostic.take() else {
+            return;
+        };
+        match self.condition.take() {
+            Some(condition) => self.sink.deferred.push(Deferred {
+                condition,
+                diagnostic,
+            }),
+            None => self.sink.diagnostics.push(diagnostic),
+        }
+    }
+}

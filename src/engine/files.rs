@@ -1,0 +1,135 @@
+//! Finding the files to check and reading them. Discovery honours `.gitignore` and `.ignore`,
+//! skips `target/` and hidden folders, and always keeps a file the user named.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ignore::{WalkBuilder, WalkState};
+
+/// A problem with one path found while walking (an unreadable folder, a symlink loop).
+#[derive(Debug)]
+pub struct WalkError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// Sorted and without duplicates, each as discovered from the PATH the user gave.
+    pub files: Vec<PathBuf>,
+    pub errors: Vec<WalkError>,
+}
+
+/// Walks every root in parallel. A root that does not exist is an error for the whole run.
+pub fn discover(roots: &[PathBuf]) -> Result<Discovery, String> {
+    let files = Mutex::new(BTreeSet::new());
+    let errors = Mutex::new(Vec::new());
+    for root in roots {
+        let meta = std::fs::metadata(root)
+            .map_err(|e| format!("cannot read `{}`: {}", root.display(), e))?;
+        if !meta.is_dir() {
+            files.lock().unwrap().insert(root.clone());
+            continue;
+        }
+        WalkBuilder::new(root)
+            .hidden(true)
+            .git_ignore(true)
+            .git_exclude(true)
+            .git_global(false)
+            .ignore(true)
+            .parents(true)
+            .require_git(false)
+            .filter_entry(|entry| {
+                !(entry.depth() > 0 && entry.file_name() == "target" && is_dir(entry))
+            })
+            .build_parallel()
+            .run(|| {
+                Box::new(|entry| {
+                    match entry {
+                        Ok(entry) if is_rust_file(&entry) => {
+                            files.lock().unwrap().insert(entry.into_path());
+                        }
+                        Ok(_) => {}
+                        Err(err) => errors.lock().unwrap().push(walk_error(root, err)),
+                    }
+                    WalkState::Continue
+                })
+            });
+    }
+    let mut errors = errors.into_inner().unwrap();
+    errors.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Discovery {
+        files: files.into_inner().unwrap().into_iter().collect(),
+        errors,
+    })
+}
+
+fn is_dir(entry: &ignore::DirEntry) -> bool {
+    entry.file_type().is_some_and(|t| t.is_dir())
+}
+
+/// Regular files and symlinks named `*.rs` (a dangling symlink is reported when it is read).
+fn is_rust_file(entry: &ignore::DirEntry) -> bool {
+    let is_file_like = entry
+        .file_type()
+        .is_some_and(|t| t.is_file() || t.is_symlink());
+    is_file_like && entry.path().extension().is_some_and(|e| e == "rs")
+}
+
+fn walk_error(root: &Path, err: ignore::Error) -> WalkError {
+    fn path_of(err: &ignore::Error) -> Option<PathBuf> {
+        match err {
+            ignore::Error::WithPath { path, .. } => Some(path.clone()),
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                path_of(err)
+            }
+            ignore::Error::Loop { child, .. } => Some(child.clone()),
+            _ => None,
+        }
+    }
+    WalkError {
+        path: path_of(&err).unwrap_or_else(|| root.to_path_buf()),
+        message: err.to_string(),
+    }
+}
+
+/// The source text of a file, or a message saying why there is none.
+pub fn read_source(path: &Path) -> Result<String, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read file: {e}"))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        format!("file is not valid UTF-8 (invalid byte at offset {at})")
+    })
+}
+
+/// Groups files by crate: the nearest folder above each file holding a `Cargo.toml`. Files with
+/// none share one group. Returns one group number per file.
+pub fn crate_groups(files: &[PathBuf]) -> Vec<usize> {
+    let mut root_of_dir: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
+    let mut group_of_root: HashMap<Option<PathBuf>, usize> = HashMap::new();
+    files
+        .iter()
+        .map(|file| {
+            let root = crate_root(file.parent().unwrap_or(Path::new("")), &mut root_of_dir);
+            let next = group_of_root.len();
+            *group_of_root.entry(root).or_insert(next)
+        })
+        .collect()
+}
+
+fn crate_root(dir: &Path, memo: &mut HashMap<PathBuf, Option<PathBuf>>) -> Option<PathBuf> {
+    if let Some(root) = memo.get(dir) {
+        return root.clone();
+    }
+    let root = if dir.join("Cargo.toml").is_file() {
+        Some(dir.to_path_buf())
+    } else {
+        match dir.parent() {
+            Some(parent) if !dir.as_os_str().is_empty() => crate_root(parent, memo),
+            _ => None,
+        }
+    };
+    memo.insert(dir.to_path_buf(), root.clone());
+    root
+}

@@ -1,0 +1,116 @@
+//! Macros whose arguments are Rust code, parsed so that rules see inside them. Anything else
+//! (including every `macro_rules!` definition) stays opaque tokens and is never reported.
+
+use syn::parse::{ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::{Expr, Macro, Pat, Token};
+
+use super::syntax::macro_name;
+
+/// The expressions inside a known macro call, or `None` for a macro we do not look into or whose
+/// arguments do not parse as expected.
+pub fn expressions(mac: &Macro) -> Option<Vec<Expr>> {
+    let parser: fn(ParseStream) -> syn::Result<Vec<Expr>> = match macro_name(mac).as_str() {
+        "select" | "select_biased" => parse_select,
+        "join" | "try_join" => parse_join,
+        "vec" => parse_vec,
+        "format" | "format_args" | "print" | "println" | "eprint" | "eprintln" | "write"
+        | "writeln" | "panic" | "assert" | "assert_eq" | "assert_ne" | "debug_assert"
+        | "debug_assert_eq" | "debug_assert_ne" | "unreachable" | "todo" | "unimplemented"
+        | "dbg" | "trace" | "debug" | "info" | "warn" | "error" => parse_list,
+        _ => return None,
+    };
+    parser.parse2(mac.tokens.clone()).ok()
+}
+
+fn parse_list(input: ParseStream) -> syn::Result<Vec<Expr>> {
+    Ok(Punctuated::<Expr, Token![,]>::parse_terminated(input)?
+        .into_iter()
+        .collect())
+}
+
+fn parse_vec(input: ParseStream) -> syn::Result<Vec<Expr>> {
+    let fork = input.fork();
+    if let Ok(repeat) = parse_repeat(&fork) {
+        use syn::parse::discouraged::Speculative;
+        input.advance_to(&fork);
+        return Ok(repeat);
+    }
+    parse_list(input)
+}
+
+fn parse_repeat(input: ParseStream) -> syn::Result<Vec<Expr>> {
+    let elem: Expr = input.parse()?;
+    input.parse::<Token![;]>()?;
+    let len: Expr = input.parse()?;
+    if !input.is_empty() {
+        return Err(input.error("unexpected tokens"));
+    }
+    Ok(vec![elem, len])
+}
+
+fn skip_biased(input: ParseStream) -> syn::Result<()> {
+    if input.peek(syn::Ident) && input.peek2(Token![;]) {
+        input.parse::<syn::Ident>()?;
+        input.parse::<Token![;]>()?;
+    }
+    Ok(())
+}
+
+fn parse_join(input: ParseStream) -> syn::Result<Vec<Expr>> {
+    skip_biased(input)?;
+    parse_list(input)
+}
+
+/// `tokio::select!` / `futures::select!` branches: `pat = future (, if guard)? => handler`, plus
+/// `else =>`, `default =>`, `complete =>` and `biased;`.
+fn parse_select(input: ParseStream) -> syn::Result<Vec<Expr>> {
+    let mut exprs = Vec::new();
+    skip_biased(input)?;
+    while !input.is_empty() {
+        if input.peek(Token![else]) && input.peek2(Token![=>]) {
+            input.parse::<Token![else]>()?;
+        } else if input.peek(syn::Ident) && input.peek2(Token![=>]) {
+            input.parse::<syn::Ident>()?;
+        } else {
+            Pat::parse_multi_with_leading_vert(input)?;
+            input.parse::<Token![=]>()?;
+            exprs.push(input.parse()?);
+            if input.peek(Token![,]) && input.peek2(Token![if]) {
+                input.parse::<Token![,]>()?;
+                input.parse::<Token![if]>()?;
+                exprs.push(input.parse()?);
+            }
+        }
+        input.parse::<Token![=>]>()?;
+        exprs.push(input.call(Expr::parse_with_earlier_boundary_rule)?);
+        if input.peek(Token![,]) {
+            input.parse::<Token![,]>()?;
+        }
+    }
+    Ok(exprs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::expressions;
+
+    fn count(src: &str) -> Option<usize> {
+        let mac: syn::Macro = syn::parse_str(src).unwrap();
+        expressions(&mac).map(|e| e.len())
+    }
+
+    #[test]
+    fn parses_the_arguments_of_known_macros() {
+        assert_eq!(count("tokio::select! { biased; Some(x) = rx.recv(), if ok => { x } _ = t.tick() => {} else => break }"), Some(5));
+        assert_eq!(
+            count("futures::select! { a = f => 1, default => 2, complete => 3 }"),
+            Some(4)
+        );
+        assert_eq!(count("tokio::join!(a(), b())"), Some(2));
+        assert_eq!(count("vec![x; n]"), Some(2));
+        assert_eq!(count("println!(\"{}\", f().await)"), Some(2));
+        assert_eq!(count("info!(%x, \"y\")"), None);
+        assert_eq!(count("my_macro!(a, b)"), None);
+    }
+}

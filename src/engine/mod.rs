@@ -1,0 +1,266 @@
+//! The pipeline: discover -> read + parse + walk each file (parallel) -> crate index -> settle the
+//! findings that needed it -> sort. Each file is parsed once; its syntax tree is dropped as soon as
+//! it has been walked.
+
+pub mod context;
+pub mod files;
+pub mod index;
+pub mod macros;
+pub mod resolve;
+pub mod syntax;
+pub mod walker;
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::rules::{self, Rule};
+use context::SourceText;
+use index::{CrateIndex, Deferred, FileFacts};
+
+/// Deeply nested code recurses deeply in the parser and the walker. Stack is reserved, not
+/// committed, so a large one costs nothing until it is used.
+const STACK_SIZE: usize = 256 << 20;
+
+#[derive(Debug, Default)]
+pub struct Options {
+    /// Worker threads; `None` lets rayon decide (`RAYON_NUM_THREADS`, else one per core).
+    pub threads: Option<usize>,
+}
+
+/// One file's findings, with the source text they point into.
+#[derive(Debug)]
+pub struct FileReport {
+    pub path: PathBuf,
+    /// Empty when the file could not be read.
+    pub source: Arc<str>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Only files with findings, sorted by path; their findings sorted by position, then rule.
+    pub files: Vec<FileReport>,
+    pub files_analysed: usize,
+}
+
+impl Report {
+    pub fn diagnostic_count(&self) -> usize {
+        self.files.iter().map(|f| f.diagnostics.len()).sum()
+    }
+}
+
+/// What the parallel pass keeps of one file.
+struct FileOutcome {
+    path: PathBuf,
+    group: usize,
+    source: Arc<str>,
+    diagnostics: Vec<Diagnostic>,
+    deferred: Vec<Deferred>,
+    facts: FileFacts,
+}
+
+pub fn lint_paths(paths: &[PathBuf], options: &Options) -> Result<Report, String> {
+    let discovery = files::discover(paths)?;
+    let groups = files::crate_groups(&discovery.files);
+    let mut builder = rayon::ThreadPoolBuilder::new().stack_size(STACK_SIZE);
+    if let Some(threads) = options.threads {
+        builder = builder.num_threads(threads);
+    }
+    let pool = builder
+        .build()
+        .map_err(|e| format!("cannot start worker threads: {e}"))?;
+    let outcomes: Vec<FileOutcome> = pool.install(|| {
+        discovery
+            .files
+            .par_iter()
+            .zip(groups.par_iter())
+            .map(|(path, &group)| lint_file(path, group))
+            .collect()
+    });
+    let mut report = settle(outcomes);
+    for error in discovery.errors {
+        let diagnostic = engine_diagnostic("io-error", 0..0, error.message);
+        report.files.push(FileReport {
+            path: error.path,
+            source: Arc::from(""),
+            diagnostics: vec![diagnostic],
+        });
+    }
+    report.files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(report)
+}
+
+/// Lints one source text as a crate of its own (for tests and fuzzing).
+pub fn lint_source(path: &Path, text: &str) -> FileReport {
+    let (diagnostics, deferred, facts) = analyse(text);
+    let outcome = FileOutcome {
+        path: path.to_path_buf(),
+        group: 0,
+        source: Arc::from(text),
+        diagnostics,
+        deferred,
+        facts,
+    };
+    let mut report = settle(vec![outcome]);
+    report.files.pop().unwrap_or(FileReport {
+        path: path.to_path_buf(),
+        source: Arc::from(text),
+        diagnostics: vec![],
+    })
+}
+
+fn lint_file(path: &Path, group: usize) -> FileOutcome {
+    let (source, (diagnostics, deferred, facts)) = match files::read_source(path) {
+        Ok(text) => {
+            let analysis = analyse(&text);
+            (text, analysis)
+        }
+        Err(message) => {
+            let diagnostic = engine_diagnostic("io-error", 0..0, message);
+            (
+                String::new(),
+                (vec![diagnostic], Vec::new(), FileFacts::default()),
+            )
+        }
+    };
+    // Keep the text only where a finding will need it for rendering.
+    let source = if diagnostics.is_empty() && deferred.is_empty() {
+        Arc::from("")
+    } else {
+        Arc::from(source)
+    };
+    FileOutcome {
+        path: path.to_path_buf(),
+        group,
+        source,
+        diagnostics,
+        deferred,
+        facts,
+    }
+}
+
+/// Builds each crate's index and keeps the deferred findings it confirms.
+fn settle(outcomes: Vec<FileOutcome>) -> Report {
+    let files_analysed = outcomes.len();
+    let mut indexes: HashMap<usize, CrateIndex> = HashMap::new();
+    for outcome in &outcomes {
+        indexes
+            .entry(outcome.group)
+            .or_default()
+            .add(&outcome.facts);
+    }
+    let mut files = Vec::new();
+    for outcome in outcomes {
+        let index = &indexes[&outcome.group];
+        let mut diagnostics = outcome.diagnostics;
+        diagnostics.extend(
+            outcome
+                .deferred
+                .into_iter()
+                .filter(|d| index.holds(&d.condition))
+                .map(|d| d.diagnostic),
+        );
+        if diagnostics.is_empty() {
+            continue;
+        }
+        diagnostics.sort_by(|a, b| {
+            (a.range.start, a.rule, a.range.end).cmp(&(b.range.start, b.rule, b.range.end))
+        });
+        diagnostics.dedup();
+        files.push(FileReport {
+            path: outcome.path,
+            source: outcome.source,
+            diagnostics,
+        });
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Report {
+        files,
+        files_analysed,
+    }
+}
+
+type Analysis = (Vec<Diagnostic>, Vec<Deferred>, FileFacts);
+
+/// Parses and walks one source text. A panic in a rule becomes an `internal-error` finding for
+/// this file only.
+fn analyse(text: &str) -> Analysis {
+    let result = catch_unwind(AssertUnwindSafe(|| analyse_unguarded(text, rules::ALL)));
+    // proc-macro2 keeps every parsed source in a thread-local map; drop it once spans are turned
+    // into byte ranges so memory is bounded by the largest file, not the whole tree.
+    proc_macro2::extra::invalidate_current_thread_spans();
+    result.unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let message = format!(
+            "async-lint crashed on this file ({what}); please report it with the file attached"
+        );
+        (
+            vec![engine_diagnostic("internal-error", 0..0, message)],
+            Vec::new(),
+            FileFacts::default(),
+        )
+    })
+}
+
+fn analyse_unguarded(text: &str, rules: &[&'static Rule]) -> Analysis {
+    let base = parser_offset(text);
+    let source = SourceText { text, base };
+    let file = match syn::parse_str::<syn::File>(&text[base..]) {
+        Ok(file) => file,
+        Err(err) => {
+            let span = err.span().byte_range();
+            let start = (span.start + base).min(text.len());
+            let diagnostic = engine_diagnostic(
+                "parse-error",
+                start..start,
+                format!("cannot parse this file: {err}"),
+            );
+            return (vec![diagnostic], Vec::new(), FileFacts::default());
+        }
+    };
+    let mut walker = walker::Walker::new(&source, rules);
+    syn::visit::Visit::visit_file(&mut walker, &file);
+    let sink = walker.sink;
+    (sink.diagnostics, sink.deferred, sink.facts)
+}
+
+/// Bytes the parser must not see: a UTF-8 byte order mark and a `#!` line (but not `#![attr]`).
+fn parser_offset(text: &str) -> usize {
+    let bom = if text.starts_with('\u{feff}') {
+        '\u{feff}'.len_utf8()
+    } else {
+        0
+    };
+    let rest = &text[bom..];
+    if let Some(after) = rest.strip_prefix("#!") {
+        if !after.trim_start().starts_with('[') {
+            return bom + rest.find('\n').unwrap_or(rest.len());
+        }
+    }
+    bom
+}
+
+fn engine_diagnostic(
+    rule: &'static str,
+    range: std::ops::Range<usize>,
+    message: String,
+) -> Diagnostic {
+    let mut diagnostic = Diagnostic::new(rule, Severity::Error, range, message);
+    diagnostic.help = Some(match rule {
+        "parse-error" => {
+            "async-lint checks code that rustc accepts; fix the syntax or exclude the file".into()
+        }
+        "io-error" => "check that the file exists, is readable and is UTF-8 encoded".into(),
+        _ => "this is a bug in async-lint, not in your code".into(),
+    });
+    diagnostic
+}

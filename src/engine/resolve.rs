@@ -1,0 +1,367 @@
+//! Name resolution through a file's `use` items, items and local bindings, innermost scope first.
+//! This is what lets a rule match `tokio::task::spawn` however it is written, and never match a
+//! local `fn block_on` that merely shares a name.
+
+use std::collections::{HashMap, HashSet};
+
+use syn::{Item, Pat, Stmt, UseTree};
+
+/// Where a resolved path points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Another crate: `segments` is the full path from its crate name (`tokio::task::spawn`).
+    External,
+    /// An item of the crate being checked (`crate::`, `super::`, `Self::`, or declared in a
+    /// scope that is visible here).
+    Crate,
+    /// A local variable or parameter.
+    Local,
+    /// Nothing visible says: a prelude item, a type of unknown origin, a glob import.
+    Unknown,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    pub origin: Origin,
+    pub segments: Vec<String>,
+}
+
+impl Resolved {
+    pub fn is_external(&self) -> bool {
+        self.origin == Origin::External
+    }
+
+    pub fn joined(&self) -> String {
+        self.segments.join("::")
+    }
+
+    pub fn last(&self) -> &str {
+        self.segments.last().map_or("", String::as_str)
+    }
+
+    /// Is this the external item `path` (`"tokio::spawn"`)?
+    pub fn is_in(&self, paths: &HashSet<String>) -> bool {
+        self.is_external() && paths.contains(&self.joined())
+    }
+}
+
+/// A local variable or parameter, with its type when the code states it.
+#[derive(Clone, Debug)]
+pub struct Binding {
+    pub name: String,
+    pub ty: Option<Resolved>,
+}
+
+/// Marks a path written with a leading `::` (`::tokio::spawn`), which always names a crate.
+const ROOT: &str = "::";
+
+#[derive(Default, Debug)]
+struct Scope {
+    uses: HashMap<String, Vec<String>>,
+    globs: Vec<Vec<String>>,
+    items: HashSet<String>,
+    bindings: Vec<Binding>,
+}
+
+#[derive(Default, Debug)]
+pub struct Names {
+    scopes: Vec<Scope>,
+}
+
+impl Names {
+    /// Enters a module or file: its `use` items and item names are visible everywhere in it.
+    pub fn push_items<'a>(&mut self, items: impl IntoIterator<Item = &'a Item>) {
+        let mut scope = Scope::default();
+        for item in items {
+            scope.add_item(item);
+        }
+        self.scopes.push(scope);
+    }
+
+    /// Enters a block: items declared anywhere in it are visible in all of it.
+    pub fn push_block(&mut self, stmts: &[Stmt]) {
+        self.push_items(stmts.iter().filter_map(|s| match s {
+            Stmt::Item(item) => Some(item),
+            _ => None,
+        }));
+    }
+
+    /// Enters a scope that only holds bindings (closure or fn parameters, loop patterns).
+    pub fn push_bindings(&mut self) {
+        self.scopes.push(Scope::default());
+    }
+
+    pub fn pop(&mut self) {
+        self.scopes.pop();
+    }
+
+    pub fn bind(&mut self, name: String, ty: Option<Resolved>) {
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.bindings.push(Binding { name, ty });
+        }
+    }
+
+    /// Binds every identifier a pattern introduces; `ty` only for a plain `name` pattern.
+    pub fn bind_pat(&mut self, pat: &Pat, ty: Option<Resolved>) {
+        let mut names = Vec::new();
+        pat_idents(pat, &mut names);
+        let ty = if names.len() == 1 { ty } else { None };
+        for name in names {
+            self.bind(name, ty.clone());
+        }
+    }
+
+    /// Visible bindings, innermost (latest) first.
+    pub fn bindings(&self) -> impl Iterator<Item = &Binding> {
+        self.scopes
+            .iter()
+            .rev()
+            .flat_map(|s| s.bindings.iter().rev())
+    }
+
+    pub fn resolve(&self, path: &syn::Path) -> Resolved {
+        let mut segments = Vec::with_capacity(path.segments.len() + 1);
+        if path.leading_colon.is_some() {
+            segments.push(ROOT.to_string());
+        }
+        segments.extend(path.segments.iter().map(|s| s.ident.to_string()));
+        self.resolve_segments(segments)
+    }
+
+    pub fn resolve_segments(&self, segments: Vec<String>) -> Resolved {
+        self.resolve_at_depth(segments, 0)
+    }
+
+    fn resolve_at_depth(&self, mut segments: Vec<String>, depth: u8) -> Resolved {
+        let resolved = |origin, segments| Resolved { origin, segments };
+        let Some(first) = segments.first().cloned() else {
+            return resolved(Origin::Unknown, segments);
+        };
+        match first.as_str() {
+            ROOT => {
+                segments.remove(0);
+                return resolved(Origin::External, segments);
+            }
+            "crate" | "self" | "super" | "Self" => return resolved(Origin::Crate, segments),
+            _ => {}
+        }
+        for scope in self.scopes.iter().rev() {
+            if segments.len() == 1 && scope.bindings.iter().any(|b| b.name == first) {
+                return resolved(Origin::Local, segments);
+            }
+            if let Some(target) = scope.uses.get(&first) {
+                let mut full = target.clone();
+                full.extend(segments.drain(1..));
+                // `use tokio;` maps `tokio` to itself: that is the extern crate, stop here.
+                if full[0] == first || depth > 8 {
+                    return resolved(Origin::External, full);
+                }
+                return self.resolve_at_depth(full, depth + 1);
+            }
+            if scope.items.contains(&first) {
+                return resolved(Origin::Crate, segments);
+            }
+        }
+        if segments.len() == 1 {
+            if let Some(glob) = self.single_external_glob() {
+                let mut full = glob.clone();
+                full.extend(segments);
+                return self.resolve_at_depth(full, depth + 1);
+            }
+            return resolved(Origin::Unknown, segments);
+        }
+        // A path whose first segment is not in scope names a crate (`tokio::spawn`) in 2018+
+        // code, unless it is a type (`Vec::new`, `Handle::current`) from a prelude or a glob.
+        let origin = if first.starts_with(char::is_lowercase) {
+            Origin::External
+        } else {
+            Origin::Unknown
+        };
+        resolved(origin, segments)
+    }
+
+    /// With `use tokio::task::*;` a bare `spawn` means `tokio::task::spawn`, but only when that
+    /// glob is the one place a name could come from.
+    fn single_external_glob(&self) -> Option<&Vec<String>> {
+        let mut globs = self.scopes.iter().flat_map(|s| s.globs.iter());
+        let glob = globs.next()?;
+        let is_external = |g: &Vec<String>| !matches!(g[0].as_str(), "crate" | "self" | "super");
+        (is_external(glob) && globs.next().is_none()).then_some(glob)
+    }
+}
+
+impl Scope {
+    fn add_item(&mut self, item: &Item) {
+        let ident = match item {
+            Item::Use(u) => {
+                let mut prefix = Vec::new();
+                if u.leading_colon.is_some() {
+                    prefix.push(ROOT.to_string());
+                }
+                self.add_use(&u.tree, &mut prefix);
+                return;
+            }
+            Item::Fn(f) => &f.sig.ident,
+            Item::Mod(m) => &m.ident,
+            Item::Struct(s) => &s.ident,
+            Item::Enum(e) => &e.ident,
+            Item::Union(u) => &u.ident,
+            Item::Trait(t) => &t.ident,
+            Item::TraitAlias(t) => &t.ident,
+            Item::Type(t) => &t.ident,
+            Item::Const(c) => &c.ident,
+            Item::Static(s) => &s.ident,
+            Item::ExternCrate(e) => {
+                let name = e.rename.as_ref().map_or(&e.ident, |(_, rename)| rename);
+                self.uses
+                    .insert(name.to_string(), vec![e.ident.to_string()]);
+                return;
+            }
+            Item::Macro(m) => match &m.ident {
+                Some(ident) => ident,
+                None => return,
+            },
+            _ => return,
+        };
+        self.items.insert(ident.to_string());
+    }
+
+    fn add_use(&mut self, tree: &UseTree, prefix: &mut Vec<String>) {
+        match tree {
+            UseTree::Path(p) => {
+                prefix.push(p.ident.to_string());
+                self.add_use(&p.tree, prefix);
+                prefix.pop();
+            }
+            UseTree::Name(n) if n.ident == "self" => {
+                if let Some(last) = prefix.last() {
+                    self.uses.insert(last.clone(), prefix.clone());
+                }
+            }
+            UseTree::Name(n) => {
+                let name = n.ident.to_string();
+                let mut full = prefix.clone();
+                full.push(name.clone());
+                self.uses.insert(name, full);
+            }
+            UseTree::Rename(r) if r.rename == "_" => {}
+            UseTree::Rename(r) => {
+                let mut full = prefix.clone();
+                if r.ident != "self" {
+                    full.push(r.ident.to_string());
+                }
+                self.uses.insert(r.rename.to_string(), full);
+            }
+            UseTree::Glob(_) => self.globs.push(prefix.clone()),
+            UseTree::Group(g) => {
+                for tree in &g.items {
+                    self.add_use(tree, prefix);
+                }
+            }
+        }
+    }
+}
+
+/// The identifiers a pattern binds.
+pub fn pat_idents(pat: &Pat, out: &mut Vec<String>) {
+    match pat {
+        Pat::Ident(p) => {
+            out.push(p.ident.to_string());
+            if let Some((_, sub)) = &p.subpat {
+                pat_idents(sub, out);
+            }
+        }
+        Pat::Or(p) => p.cases.iter().take(1).for_each(|c| pat_idents(c, out)),
+        Pat::Paren(p) => pat_idents(&p.pat, out),
+        Pat::Reference(p) => pat_idents(&p.pat, out),
+        Pat::Slice(p) => p.elems.iter().for_each(|e| pat_idents(e, out)),
+        Pat::Struct(p) => p.fields.iter().for_each(|f| pat_idents(&f.pat, out)),
+        Pat::Tuple(p) => p.elems.iter().for_each(|e| pat_idents(e, out)),
+        Pat::TupleStruct(p) => p.elems.iter().for_each(|e| pat_idents(e, out)),
+        Pat::Type(p) => pat_idents(&p.pat, out),
+        Pat::Guard(p) => pat_idents(&p.pat, out),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names_for(src: &str) -> Names {
+        let file: syn::File = syn::parse_str(src).unwrap();
+        let mut names = Names::default();
+        names.push_items(&file.items);
+        names
+    }
+
+    fn resolve(names: &Names, path: &str) -> (Origin, String) {
+        let r = names.resolve(&syn::parse_str(path).unwrap());
+        (r.origin, r.joined())
+    }
+
+    #[test]
+    fn follows_aliases_groups_self_and_leading_colons() {
+        let names = names_for(
+            "use futures::executor::block_on as run;
+             use tokio::{task::{self, spawn as go}, runtime::Handle};
+             use ::smol;
+             use crate::net::TcpStream;
+             mod local { }
+             use local::helper;",
+        );
+        let ext = Origin::External;
+        assert_eq!(
+            resolve(&names, "run"),
+            (ext, "futures::executor::block_on".into())
+        );
+        assert_eq!(
+            resolve(&names, "task::spawn_blocking"),
+            (ext, "tokio::task::spawn_blocking".into())
+        );
+        assert_eq!(resolve(&names, "go"), (ext, "tokio::task::spawn".into()));
+        assert_eq!(
+            resolve(&names, "Handle::current"),
+            (ext, "tokio::runtime::Handle::current".into())
+        );
+        assert_eq!(resolve(&names, "smol::spawn"), (ext, "smol::spawn".into()));
+        assert_eq!(
+            resolve(&names, "::tokio::spawn"),
+            (ext, "tokio::spawn".into())
+        );
+        assert_eq!(
+            resolve(&names, "tokio::spawn"),
+            (ext, "tokio::spawn".into())
+        );
+        assert_eq!(resolve(&names, "TcpStream::connect").0, Origin::Crate);
+        assert_eq!(resolve(&names, "helper").0, Origin::Crate);
+        assert_eq!(resolve(&names, "Vec::new").0, Origin::Unknown);
+        assert_eq!(resolve(&names, "drop").0, Origin::Unknown);
+    }
+
+    #[test]
+    fn local_items_and_bindings_shadow_imports() {
+        let mut names = names_for("use futures::executor::block_on; use tokio::spawn;");
+        names.push_block(
+            &syn::parse_str::<syn::Block>("{ fn block_on() {} }")
+                .unwrap()
+                .stmts,
+        );
+        names.bind("spawn".into(), None);
+        assert_eq!(resolve(&names, "block_on").0, Origin::Crate);
+        assert_eq!(resolve(&names, "spawn").0, Origin::Local);
+        names.pop();
+        assert_eq!(resolve(&names, "block_on").0, Origin::External);
+    }
+
+    #[test]
+    fn a_single_external_glob_resolves_bare_names() {
+        let names = names_for("use tokio::task::*;");
+        assert_eq!(
+            resolve(&names, "spawn"),
+            (Origin::External, "tokio::task::spawn".into())
+        );
+        let names = names_for("use tokio::task::*; use super::*;");
+        assert_eq!(resolve(&names, "spawn").0, Origin::Unknown);
+    }
+}

@@ -1,0 +1,235 @@
+//! Questions about syntax that several rules ask: does this code await, can this loop end, is this
+//! name used later. "Own code" means code that runs as part of the expression itself: the bodies of
+//! closures, async blocks and nested items run at another time and are not looked into.
+
+use proc_macro2::{TokenStream, TokenTree};
+use syn::visit::{self, Visit};
+use syn::{Expr, ExprAwait, Lifetime, Macro, Stmt};
+
+/// Macros that await their arguments (`tokio::select!`, `join!`, ...).
+pub fn is_awaiting_macro(mac: &Macro) -> bool {
+    matches!(
+        macro_name(mac).as_str(),
+        "select" | "select_biased" | "join" | "try_join" | "join_all"
+    )
+}
+
+pub fn is_select_macro(mac: &Macro) -> bool {
+    matches!(macro_name(mac).as_str(), "select" | "select_biased")
+}
+
+pub fn macro_name(mac: &Macro) -> String {
+    mac.path
+        .segments
+        .last()
+        .map(|s| s.ident.to_string())
+        .unwrap_or_default()
+}
+
+/// Strips parentheses and invisible groups.
+pub fn peel(mut expr: &Expr) -> &Expr {
+    loop {
+        match expr {
+            Expr::Paren(p) => expr = &p.expr,
+            Expr::Group(g) => expr = &g.expr,
+            _ => return expr,
+        }
+    }
+}
+
+/// What a piece of own code contains.
+#[derive(Default)]
+pub struct OwnCode<'a> {
+    pub awaits: Vec<&'a ExprAwait>,
+    /// Awaiting macros (`select!`, `join!`), which await without a `.await` token.
+    pub awaiting_macros: Vec<&'a Macro>,
+    pub selects: bool,
+    pub returns: bool,
+    pub tries: bool,
+    /// A `break` that leaves the loop whose body this is.
+    pub breaks: bool,
+    loop_label: Option<&'a Lifetime>,
+    loop_depth: usize,
+}
+
+impl<'a> OwnCode<'a> {
+    pub fn of_expr(expr: &'a Expr) -> Self {
+        let mut own = OwnCode::default();
+        own.visit_expr(expr);
+        own
+    }
+
+    /// The own code of a loop body; `breaks` tells whether any `break` leaves this loop.
+    pub fn of_loop_body(body: &'a syn::Block, label: Option<&'a Lifetime>) -> Self {
+        let mut own = OwnCode {
+            loop_label: label,
+            ..OwnCode::default()
+        };
+        own.visit_block(body);
+        own
+    }
+
+    pub fn awaits_anything(&self) -> bool {
+        !self.awaits.is_empty() || !self.awaiting_macros.is_empty()
+    }
+
+    fn nested_loop(&mut self, f: impl FnOnce(&mut Self)) {
+        self.loop_depth += 1;
+        f(self);
+        self.loop_depth -= 1;
+    }
+}
+
+impl<'a> Visit<'a> for OwnCode<'a> {
+    fn visit_expr_await(&mut self, e: &'a ExprAwait) {
+        self.awaits.push(e);
+        visit::visit_expr_await(self, e);
+    }
+    fn visit_expr_return(&mut self, e: &'a syn::ExprReturn) {
+        self.returns = true;
+        visit::visit_expr_return(self, e);
+    }
+    fn visit_expr_try(&mut self, e: &'a syn::ExprTry) {
+        self.tries = true;
+        visit::visit_expr_try(self, e);
+    }
+    fn visit_expr_break(&mut self, e: &'a syn::ExprBreak) {
+        let leaves = match &e.label {
+            Some(label) => self.loop_label.is_some_and(|l| l.ident == label.ident),
+            None => self.loop_depth == 0,
+        };
+        self.breaks |= leaves;
+        visit::visit_expr_break(self, e);
+    }
+    fn visit_expr_loop(&mut self, e: &'a syn::ExprLoop) {
+        self.nested_loop(|s| visit::visit_expr_loop(s, e));
+    }
+    fn visit_expr_while(&mut self, e: &'a syn::ExprWhile) {
+        self.nested_loop(|s| visit::visit_expr_while(s, e));
+    }
+    fn visit_expr_for_loop(&mut self, e: &'a syn::ExprForLoop) {
+        self.nested_loop(|s| visit::visit_expr_for_loop(s, e));
+    }
+    fn visit_expr_call(&mut self, e: &'a syn::ExprCall) {
+        if let Expr::Path(p) = peel(&e.func) {
+            let last = p.path.segments.last().map(|s| s.ident.to_string());
+            self.selects |= matches!(last.as_deref(), Some("select" | "select_biased"));
+        }
+        visit::visit_expr_call(self, e);
+    }
+    fn visit_macro(&mut self, mac: &'a Macro) {
+        if is_awaiting_macro(mac) {
+            self.awaiting_macros.push(mac);
+            self.selects |= is_select_macro(mac);
+        }
+        // A `break` or `return` written inside a macro still leaves the loop.
+        let mut found = (false, false);
+        scan_tokens(mac.tokens.clone(), &mut |tt| {
+            if let TokenTree::Ident(i) = tt {
+                found.0 |= i == "break";
+                found.1 |= i == "return";
+            }
+        });
+        self.breaks |= found.0 && self.loop_depth == 0;
+        self.returns |= found.1;
+    }
+    fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+    fn visit_expr_async(&mut self, _: &'a syn::ExprAsync) {}
+    fn visit_item(&mut self, _: &'a syn::Item) {}
+}
+
+fn scan_tokens(tokens: TokenStream, f: &mut impl FnMut(&TokenTree)) {
+    for tt in tokens {
+        if let TokenTree::Group(g) = &tt {
+            scan_tokens(g.stream(), f);
+        }
+        f(&tt);
+    }
+}
+
+/// Is `name` mentioned anywhere in `stmts` (as an identifier, inside macros, or as an inline
+/// format argument such as `"{name}"`)? Conservative: any mention counts as a use.
+pub fn mentions(stmts: &[Stmt], name: &str) -> bool {
+    let mut finder = Mentions { name, found: false };
+    for stmt in stmts {
+        finder.visit_stmt(stmt);
+        if finder.found {
+            return true;
+        }
+    }
+    false
+}
+
+pub fn expr_mentions(expr: &Expr, name: &str) -> bool {
+    let mut finder = Mentions { name, found: false };
+    finder.visit_expr(expr);
+    finder.found
+}
+
+struct Mentions<'n> {
+    name: &'n str,
+    found: bool,
+}
+
+impl Visit<'_> for Mentions<'_> {
+    fn visit_ident(&mut self, ident: &proc_macro2::Ident) {
+        self.found |= ident == self.name;
+    }
+    fn visit_macro(&mut self, mac: &Macro) {
+        visit::visit_macro(self, mac);
+        let name = self.name;
+        let mut found = false;
+        scan_tokens(mac.tokens.clone(), &mut |tt| match tt {
+            TokenTree::Ident(i) => found |= i == name,
+            TokenTree::Literal(lit) => found |= format_string_mentions(&lit.to_string(), name),
+            _ => {}
+        });
+        self.found |= found;
+    }
+}
+
+/// `"{name}"`, `"{name:?}"`: inline format arguments name a variable inside a string.
+fn format_string_mentions(literal: &str, name: &str) -> bool {
+    literal.match_indices(name).any(|(i, _)| {
+        let before = literal[..i].chars().next_back();
+        let after = literal[i + name.len()..].chars().next();
+        before == Some('{') && matches!(after, Some('}' | ':'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(src: &str) -> syn::Block {
+        syn::parse_str(src).unwrap()
+    }
+
+    #[test]
+    fn loop_exits_see_only_breaks_that_leave_this_loop() {
+        let b = block("{ for x in y { break; } inner.await; }");
+        let own = OwnCode::of_loop_body(&b, None);
+        assert!(!own.breaks);
+        assert_eq!(own.awaits.len(), 1);
+        let b = block("{ 'outer: for x in y { break 'outer; } }");
+        let label: syn::Lifetime = syn::parse_str("'outer").unwrap();
+        assert!(OwnCode::of_loop_body(&b, Some(&label)).breaks);
+        let b = block("{ let f = || { return 1; }; async { x.await }; }");
+        let own = OwnCode::of_loop_body(&b, None);
+        assert!(!own.returns && own.awaits.is_empty());
+        let b = block("{ tokio::select! { _ = a => break, } }");
+        let own = OwnCode::of_loop_body(&b, None);
+        assert!(own.breaks && own.selects && own.awaits_anything());
+    }
+
+    #[test]
+    fn mentions_finds_macro_and_inline_format_uses() {
+        assert!(mentions(&block("{ println!(\"{h:?}\"); }").stmts, "h"));
+        assert!(mentions(&block("{ foo(h); }").stmts, "h"));
+        assert!(mentions(&block("{ dbg!(h); }").stmts, "h"));
+        assert!(!mentions(
+            &block("{ println!(\"{hh}\"); foo(hx); }").stmts,
+            "h"
+        ));
+    }
+}

@@ -1,0 +1,413 @@
+//! One `syn::visit::Visit` over a file: it keeps the scope stacks (where code runs, which names are
+//! visible), dispatches nodes to the rules, and records the facts the crate index needs.
+
+use syn::visit::{self, Visit};
+use syn::{Block, Expr, FnArg, Local, Macro, Stmt, Type};
+
+use super::context::{
+    callee, AsyncKind, AsyncSite, Context, Exec, FnKind, FnNode, Node, Sink, SourceText,
+};
+use super::macros;
+use super::resolve::{Names, Resolved};
+use super::syntax::peel;
+use crate::catalog::Catalog;
+use crate::rules::Rule;
+
+pub struct Walker<'a> {
+    source: &'a SourceText<'a>,
+    rules: &'a [&'static Rule],
+    names: Names,
+    exec: Vec<Exec>,
+    impl_kind: Vec<FnKind>,
+    /// Set just before visiting a closure passed to an offload function.
+    offload_closure: bool,
+    pub sink: Sink,
+}
+
+impl<'a> Walker<'a> {
+    pub fn new(source: &'a SourceText<'a>, rules: &'a [&'static Rule]) -> Self {
+        Walker {
+            source,
+            rules,
+            names: Names::default(),
+            exec: vec![Exec::Sync],
+            impl_kind: Vec::new(),
+            offload_closure: false,
+            sink: Sink::default(),
+        }
+    }
+
+    fn dispatch(&mut self, node: Node<'_>) {
+        for &rule in self.rules {
+            let mut cx = Context {
+                rule,
+                source: self.source,
+                names: &self.names,
+                exec: &self.exec,
+                sink: &mut self.sink,
+            };
+            (rule.check)(node, &mut cx);
+        }
+    }
+
+    /// Runs `f` with `exec` as the current execution context; the only place it changes.
+    fn with_exec(&mut self, exec: Exec, f: impl FnOnce(&mut Self)) {
+        self.exec.push(exec);
+        f(self);
+        self.exec.pop();
+    }
+
+    fn current_exec(&self) -> Exec {
+        self.exec.last().cloned().unwrap_or(Exec::Sync)
+    }
+
+    fn walk_fn(&mut self, node: FnNode<'_>) {
+        self.sink
+            .facts
+            .fns
+            .push((node.sig.ident.to_string(), returns_future(node.sig)));
+        let exec = match &node.sig.asyncness {
+            Some(kw) => Exec::Async(AsyncSite {
+                kind: AsyncKind::Fn,
+                start: kw.span,
+                end: node.sig.ident.span(),
+            }),
+            None => Exec::Sync,
+        };
+        self.with_exec(exec, |w| {
+            w.names.push_bindings();
+            for input in &node.sig.inputs {
+                if let FnArg::Typed(arg) = input {
+                    let ty = w.resolve_type(&arg.ty);
+                    w.names.bind_pat(&arg.pat, ty);
+                }
+            }
+            w.dispatch(Node::Fn(node));
+            w.visit_block(node.body);
+            w.names.pop();
+        });
+    }
+
+    /// The type a binding is declared with, seen through references and smart pointers.
+    fn resolve_type(&self, ty: &Type) -> Option<Resolved> {
+        match ty {
+            Type::Reference(r) => self.resolve_type(&r.elem),
+            Type::Paren(p) => self.resolve_type(&p.elem),
+            Type::Group(g) => self.resolve_type(&g.elem),
+            Type::Path(p) if p.qself.is_none() => {
+                let last = p.path.segments.last()?;
+                if matches!(last.ident.to_string().as_str(), "Arc" | "Rc" | "Box") {
+                    if let syn::PathArguments::AngleBracketed(args) = &last.arguments {
+                        if let Some(syn::GenericArgument::Type(inner)) = args.args.first() {
+                            return self.resolve_type(inner);
+                        }
+                    }
+                }
+                Some(self.names.resolve(&p.path))
+            }
+            _ => None,
+        }
+    }
+
+    /// `let x: T = ..`, or `let x = T::new(..)` (also through `?`, `.unwrap()`, `.expect(..)`).
+    fn local_type(&self, local: &Local) -> Option<Resolved> {
+        if let syn::Pat::Type(typed) = &local.pat {
+            return self.resolve_type(&typed.ty);
+        }
+        let mut expr = peel(&local.init.as_ref()?.expr);
+        loop {
+            match expr {
+                Expr::Try(t) => expr = peel(&t.expr),
+                Expr::MethodCall(m) if m.method == "unwrap" || m.method == "expect" => {
+                    expr = peel(&m.receiver)
+                }
+                Expr::Call(call) => {
+                    let Expr::Path(p) = peel(&call.func) else {
+                        return None;
+                    };
+                    if p.path.segments.len() < 2 {
+                        return None;
+                    }
+                    let mut resolved = self.names.resolve(&p.path);
+                    resolved.segments.pop();
+                    return Some(resolved);
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn visit_arg(&mut self, arg: &Expr, offload: bool) {
+        self.offload_closure = offload && matches!(arg, Expr::Closure(c) if c.asyncness.is_none());
+        self.visit_expr(arg);
+        self.offload_closure = false;
+    }
+
+    fn record_spawned(&mut self, arg: Option<&Expr>) {
+        if let Some(name) = arg.and_then(spawned_fn_name) {
+            self.sink.facts.spawned.push(name);
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Walker<'_> {
+    fn visit_file(&mut self, file: &'ast syn::File) {
+        self.names.push_items(&file.items);
+        visit::visit_file(self, file);
+        self.names.pop();
+    }
+
+    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+        let Some((_, items)) = &m.content else { return };
+        self.names.push_items(items);
+        self.with_exec(Exec::Sync, |w| {
+            items.iter().for_each(|item| w.visit_item(item))
+        });
+        self.names.pop();
+    }
+
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        self.walk_fn(FnNode {
+            attrs: &f.attrs,
+            vis: Some(&f.vis),
+            sig: &f.sig,
+            body: &f.block,
+            kind: FnKind::Free,
+        });
+    }
+
+    fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
+        let kind = if i.trait_.is_some() {
+            FnKind::TraitImpl
+        } else {
+            FnKind::Inherent
+        };
+        self.impl_kind.push(kind);
+        self.with_exec(Exec::Sync, |w| {
+            i.items.iter().for_each(|item| w.visit_impl_item(item))
+        });
+        self.impl_kind.pop();
+    }
+
+    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        let kind = self.impl_kind.last().copied().unwrap_or(FnKind::Inherent);
+        self.walk_fn(FnNode {
+            attrs: &f.attrs,
+            vis: Some(&f.vis),
+            sig: &f.sig,
+            body: &f.block,
+            kind,
+        });
+    }
+
+    fn visit_item_trait(&mut self, t: &'ast syn::ItemTrait) {
+        self.with_exec(Exec::Sync, |w| {
+            t.items.iter().for_each(|item| w.visit_trait_item(item))
+        });
+    }
+
+    fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
+        match &f.default {
+            Some(body) => self.walk_fn(FnNode {
+                attrs: &f.attrs,
+                vis: None,
+                sig: &f.sig,
+                body,
+                kind: FnKind::TraitDefault,
+            }),
+            None => self
+                .sink
+                .facts
+                .fns
+                .push((f.sig.ident.to_string(), returns_future(&f.sig))),
+        }
+    }
+
+    fn visit_item_const(&mut self, c: &'ast syn::ItemConst) {
+        self.with_exec(Exec::Sync, |w| w.visit_expr(&c.expr));
+    }
+
+    fn visit_item_static(&mut self, s: &'ast syn::ItemStatic) {
+        self.with_exec(Exec::Sync, |w| w.visit_expr(&s.expr));
+    }
+
+    /// `macro_rules!` definitions and other item macros stay opaque.
+    fn visit_item_macro(&mut self, _: &'ast syn::ItemMacro) {}
+
+    fn visit_attribute(&mut self, _: &'ast syn::Attribute) {}
+
+    fn visit_block(&mut self, block: &'ast Block) {
+        self.names.push_block(&block.stmts);
+        for (index, stmt) in block.stmts.iter().enumerate() {
+            self.dispatch(Node::Stmt { block, index });
+            match stmt {
+                Stmt::Local(local) => {
+                    if let Some(init) = &local.init {
+                        self.visit_expr(&init.expr);
+                        if let Some((_, diverge)) = &init.diverge {
+                            self.visit_expr(diverge);
+                        }
+                    }
+                    let ty = self.local_type(local);
+                    self.names.bind_pat(&local.pat, ty);
+                }
+                _ => self.visit_stmt(stmt),
+            }
+        }
+        self.names.pop();
+    }
+
+    fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
+        let offloaded = std::mem::take(&mut self.offload_closure);
+        let exec = match (&c.asyncness, offloaded) {
+            (Some(kw), _) => Exec::Async(AsyncSite {
+                kind: AsyncKind::Closure,
+                start: kw.span,
+                end: c.inputs_end.span,
+            }),
+            (None, true) => Exec::Offloaded,
+            (None, false) => self.current_exec(),
+        };
+        self.with_exec(exec, |w| {
+            w.names.push_bindings();
+            for input in &c.inputs {
+                let ty = match input {
+                    syn::Pat::Type(t) => w.resolve_type(&t.ty),
+                    _ => None,
+                };
+                w.names.bind_pat(input, ty);
+            }
+            w.visit_expr(&c.body);
+            w.names.pop();
+        });
+    }
+
+    fn visit_expr_async(&mut self, a: &'ast syn::ExprAsync) {
+        let end = a.capture.as_ref().map_or(a.async_token.span, |m| m.span);
+        let site = AsyncSite {
+            kind: AsyncKind::Block,
+            start: a.async_token.span,
+            end,
+        };
+        self.with_exec(Exec::Async(site), |w| w.visit_block(&a.block));
+    }
+
+    fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+        self.dispatch(Node::Call(call));
+        let executors = &Catalog::get().executors;
+        let resolved = callee(&self.names, call);
+        let offload = resolved
+            .as_ref()
+            .is_some_and(|r| r.is_in(&executors.offload));
+        if resolved.as_ref().is_some_and(|r| r.is_in(&executors.spawn)) {
+            self.record_spawned(call.args.first());
+        }
+        self.visit_expr(&call.func);
+        for arg in &call.args {
+            self.visit_arg(arg, offload);
+        }
+    }
+
+    fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+        self.dispatch(Node::MethodCall(call));
+        let offload = Catalog::get()
+            .executors
+            .offload_methods
+            .contains(&call.method.to_string());
+        self.visit_expr(&call.receiver);
+        for arg in &call.args {
+            self.visit_arg(arg, offload);
+        }
+    }
+
+    fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+        self.dispatch(Node::ForLoop(f));
+        self.visit_expr(&f.expr);
+        self.names.push_bindings();
+        self.names.bind_pat(&f.pat, None);
+        self.visit_block(&f.body);
+        self.names.pop();
+    }
+
+    fn visit_expr_while(&mut self, w: &'ast syn::ExprWhile) {
+        self.dispatch(Node::While(w));
+        visit::visit_expr_while(self, w);
+    }
+
+    fn visit_macro(&mut self, mac: &'ast Macro) {
+        if let Some(exprs) = macros::expressions(mac) {
+            for expr in &exprs {
+                self.visit_expr(expr);
+            }
+        }
+    }
+}
+
+/// `async fn`, or a signature returning `impl Future`, `BoxFuture`, `Pin<Box<dyn Future>>`.
+pub fn returns_future(sig: &syn::Signature) -> bool {
+    if sig.asyncness.is_some() {
+        return true;
+    }
+    match &sig.output {
+        syn::ReturnType::Type(_, ty) => is_future_type(ty),
+        syn::ReturnType::Default => false,
+    }
+}
+
+fn is_future_type(ty: &Type) -> bool {
+    let bound_is_future = |bounds: &syn::punctuated::Punctuated<
+        syn::TypeParamBound,
+        syn::Token![+],
+    >| {
+        bounds.iter().any(|b| matches!(b, syn::TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| s.ident == "Future")))
+    };
+    match ty {
+        Type::ImplTrait(t) => bound_is_future(&t.bounds),
+        Type::TraitObject(t) => bound_is_future(&t.bounds),
+        Type::Paren(p) => is_future_type(&p.elem),
+        Type::Path(p) => {
+            let Some(last) = p.path.segments.last() else {
+                return false;
+            };
+            if last.ident == "BoxFuture" || last.ident == "LocalBoxFuture" {
+                return true;
+            }
+            let is_wrapper = last.ident == "Pin" || last.ident == "Box";
+            match &last.arguments {
+                syn::PathArguments::AngleBracketed(args) if is_wrapper => args
+                    .args
+                    .iter()
+                    .any(|a| matches!(a, syn::GenericArgument::Type(t) if is_future_type(t))),
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// The fn whose future a spawn call runs: `spawn(run(..))`, `spawn(run(..).instrument(..))`,
+/// `spawn(async move { run(..).await })`.
+fn spawned_fn_name(arg: &Expr) -> Option<String> {
+    match peel(arg) {
+        Expr::Call(call) => match peel(&call.func) {
+            Expr::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+            _ => None,
+        },
+        Expr::MethodCall(m) => spawned_fn_name(&m.receiver).or_else(|| {
+            matches!(peel(&m.receiver), Expr::Path(p) if p.path.is_ident("self"))
+                .then(|| m.method.to_string())
+        }),
+        Expr::Await(a) => spawned_fn_name(&a.base),
+        Expr::Async(a) => match a.block.stmts.as_slice() {
+            [Stmt::Expr(e, _)] => spawned_fn_name(e),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+impl std::fmt::Debug for Walker<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Walker").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,92 @@
+//! Human output in rustc's style, through codespan-reporting.
+
+use std::io::{self, Write};
+
+use codespan_reporting::diagnostic::{Diagnostic as Cs, Label, Severity as CsSeverity};
+use codespan_reporting::files::SimpleFile;
+use codespan_reporting::term::termcolor::WriteColor;
+use codespan_reporting::term::{self, Config};
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::engine::Report;
+
+pub fn render(report: &Report, out: &mut dyn WriteColor) -> io::Result<()> {
+    let config = Config::default();
+    for file in &report.files {
+        let simple = SimpleFile::new(file.path.display().to_string(), &*file.source);
+        for diagnostic in &file.diagnostics {
+            let cs = to_codespan(diagnostic, file.source.len());
+            term::emit_to_write_style(out, &config, &simple, &cs).map_err(to_io)?;
+        }
+    }
+    Ok(())
+}
+
+fn to_codespan(d: &Diagnostic, source_len: usize) -> Cs<()> {
+    let severity = match d.severity {
+        Severity::Error => CsSeverity::Error,
+        Severity::Warning => CsSeverity::Warning,
+    };
+    let clamp = |r: &std::ops::Range<usize>| r.start.min(source_len)..r.end.min(source_len);
+    let mut labels = vec![Label::primary((), clamp(&d.range)).with_message(&d.label)];
+    labels.extend(
+        d.secondary
+            .iter()
+            .map(|l| Label::secondary((), clamp(&l.range)).with_message(&l.message)),
+    );
+    let mut notes = Vec::new();
+    if let Some(help) = &d.help {
+        notes.push(format!("help: {help}"));
+    }
+    if let Some(fix) = &d.fix {
+        notes.push(format!(
+            "fix ({}): {}",
+            fix.applicability.as_str(),
+            fix.message
+        ));
+    }
+    Cs::new(severity)
+        .with_code(d.rule)
+        .with_message(&d.message)
+        .with_labels(labels)
+        .with_notes(notes)
+}
+
+fn to_io(err: codespan_reporting::files::Error) -> io::Error {
+    match err {
+        codespan_reporting::files::Error::Io(e) => e,
+        other => io::Error::other(other.to_string()),
+    }
+}
+
+/// `Found 3 findings (2 errors, 1 warning) in 12 files in 0.04s.`
+pub fn summary(report: &Report, seconds: f64, out: &mut dyn Write) -> io::Result<()> {
+    let count = |s: Severity| {
+        report
+            .files
+            .iter()
+            .flat_map(|f| &f.diagnostics)
+            .filter(|d| d.severity == s)
+            .count()
+    };
+    let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
+    let files = plural(report.files_analysed, "file");
+    if errors + warnings == 0 {
+        return writeln!(out, "No findings in {files} ({seconds:.2}s).");
+    }
+    writeln!(
+        out,
+        "Found {} ({}, {}) in {files} ({seconds:.2}s).",
+        plural(errors + warnings, "finding"),
+        plural(errors, "error"),
+        plural(warnings, "warning"),
+    )
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}

@@ -1,0 +1,95 @@
+use syn::Expr;
+
+use super::{Context, Node};
+use crate::diagnostic::{Applicability, Edit};
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a blocking executor entry point (`futures::executor::block_on`, `pollster::block_on`,
+    /// `Runtime::block_on`, `Handle::block_on`, ...) called inside an `async fn`, `async` block or
+    /// async closure.
+    ///
+    /// ## Why is this bad?
+    /// `block_on` parks the current thread until the future completes. Inside async code that
+    /// thread is an executor worker: Tokio panics ("Cannot start a runtime from within a
+    /// runtime"), and single-threaded executors deadlock because the future being waited for
+    /// can never be polled.
+    ///
+    /// ## Example
+    /// ```rust
+    /// use futures::executor::block_on;
+    ///
+    /// async fn handler() {
+    ///     let body = block_on(fetch());
+    /// }
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```rust
+    /// async fn handler() {
+    ///     let body = fetch().await;
+    /// }
+    /// ```
+    ///
+    /// ## Fix safety
+    /// `block_on(f)` -> `f.await` is unsafe: it changes when `f` runs relative to the code around
+    /// it, and can change whether the enclosing future is `Send`.
+    ///
+    /// ## Known problems
+    /// Functions are matched by resolved path and `.block_on(..)` methods by name, not by type. A
+    /// closure passed to `spawn_blocking`, `block_in_place` or `std::thread::spawn` is not async
+    /// context and is not checked.
+    id: "block-on-in-async",
+    category: Correctness,
+    fix: Sometimes,
+    check: check,
+}
+
+fn check(node: Node<'_>, cx: &mut Context<'_>) {
+    if !cx.in_async() {
+        return;
+    }
+    let (name, future, call_range) = match node {
+        Node::Call(call) => {
+            let Some(path) = cx.callee(call) else { return };
+            if !path.is_in(&cx.catalog().executors.block_on) {
+                return;
+            }
+            (path.joined(), call.args.first(), cx.range(call))
+        }
+        Node::MethodCall(call) => {
+            if !cx.catalog().executors.block_on_methods.contains(&call.method.to_string()) || call.args.len() != 1 {
+                return;
+            }
+            (format!(".{}", call.method), call.args.first(), cx.range(call))
+        }
+        _ => return,
+    };
+    let async_label = cx.async_label();
+    let await_fix = future.map(|f| format!("{}.await", awaitable_text(cx, f)));
+    let mut report = cx
+        .report(call_range.clone(), format!("`{name}` called inside async code"))
+        .label("blocks the executor thread until the future completes")
+        .help("await the future instead of blocking on it");
+    if let Some((range, what)) = async_label {
+        report = report.secondary(range, what);
+    }
+    if let Some(replacement) = await_fix {
+        let message = format!("replace with `{replacement}`");
+        report.fix(Applicability::Unsafe, message, vec![Edit { range: call_range, replacement }]);
+    }
+}
+
+/// The future's source, parenthesised if `.await` would bind tighter than it.
+fn awaitable_text(cx: &Context<'_>, future: &Expr) -> String {
+    let text = cx.text(cx.range(future));
+    let needs_parens = !matches!(
+        future,
+        Expr::Call(_) | Expr::MethodCall(_) | Expr::Path(_) | Expr::Paren(_) | Expr::Field(_) | Expr::Async(_) | Expr::Macro(_) | Expr::Await(_) | Expr::Index(_) | Expr::Try(_) | Expr::Block(_)
+    );
+    if needs_parens {
+        format!("({text})")
+    } else {
+        text.to_string()
+    }
+}

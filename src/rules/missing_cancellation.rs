@@ -1,0 +1,214 @@
+
+
+use syn::visit::{self, Visit};
+use syn::{Expr, ExprLoop, FnArg, Pat, Stmt, Type, Visibility};
+
+use super::{Context, FnNode, Node};
+use crate::diagnostic::{Applicability, Edit};
+use crate::engine::index::Condition;
+use crate::engine::syntax::{peel, OwnCode};
+
+declare_rule! {
+    /// ## What it does
+    /// Flags long-running async work that nothing can stop: (a) an `async fn` that is public or
+    /// spawned as a task, with a `loop` that awaits and never breaks or returns, when no
+    /// parameter is a cancellation input (`CancellationToken`, a `watch`, `broadcast` or `oneshot`
+    /// receiver, a `*Shutdown` / `*Token` / `*Signal` type, an `impl Future`) and the loop does not
+    /// `select!`; (b) such a loop in an `async` block passed to `tokio::spawn` whose handle is
+    /// discarded; (c) a fresh `CancellationToken::new()` passed on while a token is in scope.
+    ///
+    /// ## Why is this bad?
+    /// A task that cannot be told to stop keeps running through shutdown: connections stay open,
+    /// buffered work is cut off mid-way when the runtime is dropped, and tests leak tasks. A fresh
+    /// token passed to a callee is never cancelled, so the callee ignores the shutdown of its
+    /// caller.
+    ///
+    /// ## Example
+    /// ```rust
+    /// pub async fn poll_forever(client: Client) {
+    ///     loop {
+    ///         client.poll().await;
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```rust
+    /// pub async fn poll_forever(client: Client, token: CancellationToken) {
+    ///     loop {
+    ///         tokio::select! {
+    ///             _ = token.cancelled() => break,
+    ///             _ = client.poll() => {}
+    ///         }
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// ## Fix safety
+    /// Replacing `CancellationToken::new()` with `token.child_token()` (case c) is unsafe: the
+    /// callee now stops when the caller's token is cancelled, which is the point, but changes
+    /// behaviour.
+    ///
+    /// ## Known problems
+    /// A loop counts as stoppable if it has a `break`, `return` or `?` at loop level, or selects.
+    /// Dropping a future also cancels it, so a public `async fn` whose callers wrap it in a
+    /// `select!` or a timeout is flagged anyway. `Default::default()` passed as a token is not
+    /// recognised.
+    id: "missing-cancellation",
+    category: Suspicious,
+    fix: Sometimes,
+    check: check,
+}
+
+fn check(node: Node<'_>, cx: &mut Context<'_>) {
+    match node {
+        Node::Fn(f) => check_fn(f, cx),
+        Node::Stmt { block, index } => check_spawned_block(&block.stmts[index], cx),
+        Node::Call(call) => check_fresh_tokens(call.args.iter(), cx),
+        Node::MethodCall(call) => check_fresh_tokens(call.args.iter(), cx),
+        _ => {}
+    }
+}
+
+/// (a) `pub async fn run() { loop { x.await; } }`
+fn check_fn(f: FnNode<'_>, cx: &mut Context<'_>) {
+    if f.sig.asyncness.is_none() || f.sig.inputs.iter().any(|arg| is_cancellation_input(cx, f, arg)) {
+        return;
+    }
+    let Some(endless) = endless_loops(&f.body.stmts).first().map(|l| cx.range(&l.loop_token)) else { return };
+    let name = f.sig.ident.to_string();
+    let is_public = matches!(f.vis, Some(Visibility::Public(_)));
+    let report = cx
+        .report(cx.range(f.sig), format!("`{name}` loops forever with no way to cancel it"))
+        .label(if is_public { "public async fn with no cancellation input" } else { "spawned as a task with no cancellation input" })
+        .secondary(endless, "this loop awaits and never breaks, returns or selects")
+        .help("accept a `CancellationToken` and `select!` on `token.cancelled()` in the loop");
+    if !is_public {
+        report.when(Condition::FnIsSpawned(name));
+    }
+}
+
+/// (b) `tokio::spawn(async move { loop { x.await; } });`
+fn check_spawned_block(stmt: &Stmt, cx: &mut Context<'_>) {
+    let expr = match stmt {
+        Stmt::Expr(expr, Some(_)) => expr,
+        Stmt::Local(local) if matches!(local.pat, Pat::Wild(_)) => match &local.init {
+            Some(init) => &*init.expr,
+            None => return,
+        },
+        _ => return,
+    };
+    let Expr::Call(call) = peel(expr) else { return };
+    if !cx.callee(call).is_some_and(|p| p.is_in(&cx.catalog().executors.spawn)) {
+        return;
+    }
+    let Some(Expr::Async(block)) = call.args.first().map(peel) else { return };
+    if mentions_cancellation(&block.block) {
+        return;
+    }
+    let Some(endless) = endless_loops(&block.block.stmts).first().map(|l| cx.range(&l.loop_token)) else { return };
+    cx.report(cx.range(call), "spawned task loops forever with no way to cancel it")
+        .label("the handle is discarded, so the task cannot be aborted either")
+        .secondary(endless, "this loop awaits and never breaks, returns or selects")
+        .help("move a `CancellationToken` (or a child of one) into the task and `select!` on `token.cancelled()`");
+}
+
+/// (c) `callee(CancellationToken::new())` with a token in scope.
+fn check_fresh_tokens<'a>(args: impl Iterator<Item = &'a Expr>, cx: &mut Context<'_>) {
+    for arg in args {
+        let Expr::Call(call) = peel(arg) else { continue };
+        let Some(path) = cx.callee(call) else { continue };
+        let tokens = &cx.catalog().cancellation;
+        let tail = path.segments.iter().rev().take(2).rev().cloned().collect::<Vec<_>>().join("::");
+        if !(path.is_in(&tokens.fresh_token) || tokens.fresh_token_names.contains(&tail)) {
+            continue;
+        }
+        let token = cx.names().bindings().find(|b| b.ty.as_ref().is_some_and(|t| t.last() == "CancellationToken"));
+        let Some(token) = token.map(|b| b.name.clone()) else { continue };
+        let replacement = format!("{token}.child_token()");
+        let range = cx.range(call);
+        cx.report(range.clone(), format!("a fresh `CancellationToken` is passed on while `{token}` is in scope"))
+            .label("nothing ever cancels this token")
+            .help(format!("pass `{token}` or `{replacement}` so cancellation reaches the callee"))
+            .fix(Applicability::Unsafe, format!("replace with `{replacement}`"), vec![Edit { range, replacement }]);
+    }
+}
+
+fn is_cancellation_input(cx: &Context<'_>, f: FnNode<'_>, arg: &FnArg) -> bool {
+    let FnArg::Typed(arg) = arg else { return false };
+    if let Pat::Ident(p) = &*arg.pat {
+        if is_cancellation_name(&p.ident.to_string()) {
+            return true;
+        }
+    }
+    type_is_cancellation(cx, f, &arg.ty)
+}
+
+fn type_is_cancellation(cx: &Context<'_>, f: FnNode<'_>, ty: &Type) -> bool {
+    match ty {
+        Type::Reference(r) => type_is_cancellation(cx, f, &r.elem),
+        Type::Paren(p) => type_is_cancellation(cx, f, &p.elem),
+        Type::ImplTrait(t) => t.bounds.iter().any(|b| matches!(b, syn::TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| s.ident == "Future"))),
+        Type::Path(p) => {
+            let resolved = cx.resolve(&p.path);
+            if cx.catalog().is_cancellation_type(&resolved.segments) {
+                return true;
+            }
+            // A generic parameter bounded by `Future` is a shutdown signal.
+            let Some(ident) = p.path.get_ident() else { return false };
+            let generics = &f.sig.generics;
+            let bounded_by_future = |bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>| {
+                bounds.iter().any(|b| matches!(b, syn::TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| s.ident == "Future")))
+            };
+            let in_params = generics.type_params().any(|tp| tp.ident == *ident && bounded_by_future(&tp.bounds));
+            let in_where = generics.where_clause.iter().flat_map(|w| &w.predicates).any(|pred| {
+                matches!(pred, syn::WherePredicate::Type(pt) if matches!(&pt.bounded_ty, Type::Path(b) if b.path.is_ident(ident)) && bounded_by_future(&pt.bounds))
+            });
+            in_params || in_where
+        }
+        _ => false,
+    }
+}
+
+fn is_cancellation_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["cancel", "shutdown", "stop", "token", "signal", "quit", "terminate", "kill", "exit"].iter().any(|w| name.contains(w))
+}
+
+/// Does the async block mention anything that looks like a cancellation input?
+fn mentions_cancellation(block: &syn::Block) -> bool {
+    struct Finder(bool);
+    impl Visit<'_> for Finder {
+        fn visit_ident(&mut self, ident: &proc_macro2::Ident) {
+            self.0 |= is_cancellation_name(&ident.to_string());
+        }
+        fn visit_macro(&mut self, mac: &syn::Macro) {
+            visit::visit_macro(self, mac);
+            self.0 |= is_cancellation_name(&mac.tokens.to_string());
+        }
+    }
+    let mut finder = Finder(false);
+    finder.visit_block(block);
+    finder.0
+}
+
+/// `loop`s in these statements' own code that await and never stop.
+fn endless_loops(stmts: &[Stmt]) -> Vec<&ExprLoop> {
+    struct Loops<'a>(Vec<&'a ExprLoop>);
+    impl<'a> Visit<'a> for Loops<'a> {
+        fn visit_expr_loop(&mut self, e: &'a ExprLoop) {
+            let own = OwnCode::of_loop_body(&e.body, e.label.as_ref().map(|l| &l.name));
+            if own.awaits_anything() && !own.breaks && !own.returns && !own.tries && !own.selects {
+                self.0.push(e);
+            }
+            visit::visit_expr_loop(self, e);
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_expr_async(&mut self, _: &'a syn::ExprAsync) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut loops = Loops(Vec::new());
+    stmts.iter().for_each(|s| loops.visit_stmt(s));
+    loops.0
+}
+

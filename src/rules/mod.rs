@@ -1,0 +1,121 @@
+//! The rules. Adding one = a file here, a line in `rules!` below, and `fixtures/<rule-id>/`.
+
+use crate::diagnostic::Severity;
+pub use crate::engine::context::{Context, FnKind, FnNode, Node};
+
+/// A rule's family; it sets the default severity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Category {
+    /// Code that is wrong: it deadlocks, panics or silently does nothing.
+    Correctness,
+    /// Code that is most likely wrong, or that hides failures.
+    Suspicious,
+    /// Code that is slower than it needs to be.
+    Perf,
+}
+
+impl Category {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Correctness => "correctness",
+            Category::Suspicious => "suspicious",
+            Category::Perf => "perf",
+        }
+    }
+
+    pub fn default_severity(self) -> Severity {
+        match self {
+            Category::Correctness => Severity::Error,
+            Category::Suspicious | Category::Perf => Severity::Warning,
+        }
+    }
+}
+
+/// Whether findings of a rule carry a machine-applicable edit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FixAvailability {
+    Never,
+    Sometimes,
+    Always,
+}
+
+impl FixAvailability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FixAvailability::Never => "none",
+            FixAvailability::Sometimes => "sometimes",
+            FixAvailability::Always => "always",
+        }
+    }
+}
+
+pub struct Rule {
+    pub id: &'static str,
+    pub category: Category,
+    pub fix: FixAvailability,
+    /// The rule's documentation, from its doc comment: What it does, Why is this bad?, ...
+    pub doc: &'static str,
+    pub check: fn(Node<'_>, &mut Context<'_>),
+}
+
+impl Rule {
+    /// The first paragraph of "What it does", on one line.
+    pub fn summary(&self) -> String {
+        let doc = self.doc();
+        let body = doc.split("## What it does").nth(1).unwrap_or(&doc);
+        let paragraph = body.trim_start().split("\n\n").next().unwrap_or("");
+        paragraph.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// The doc comment as written, without the one space `///` leaves before each line.
+    pub fn doc(&self) -> String {
+        let lines: Vec<&str> = self
+            .doc
+            .lines()
+            .map(|l| l.strip_prefix(' ').unwrap_or(l))
+            .collect();
+        lines.join("\n").trim().to_string()
+    }
+}
+
+impl std::fmt::Debug for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rule").field("id", &self.id).finish()
+    }
+}
+
+/// Declares a rule: its `///` doc comment becomes the text `async-lint rule <id>` prints.
+macro_rules! declare_rule {
+    ($(#[doc = $doc:literal])* id: $id:literal, category: $category:ident, fix: $fix:ident, check: $check:path $(,)?) => {
+        pub static RULE: $crate::rules::Rule = $crate::rules::Rule {
+            id: $id,
+            category: $crate::rules::Category::$category,
+            fix: $crate::rules::FixAvailability::$fix,
+            doc: concat!($($doc, "\n"),*),
+            check: $check,
+        };
+    };
+}
+
+macro_rules! rules {
+    ($($module:ident),* $(,)?) => {
+        $(mod $module;)*
+        /// Every rule, in the order `async-lint rules` lists them.
+        pub static ALL: &[&Rule] = &[$(&$module::RULE),*];
+    };
+}
+
+rules! {
+    block_on_in_async,
+    unawaited_future,
+    spawn_without_join,
+    missing_cancellation,
+    sequential_await_in_loop,
+}
+
+/// Ids of diagnostics the engine itself reports; they have no rule file.
+pub const ENGINE_IDS: &[&str] = &["parse-error", "io-error", "internal-error"];
+
+pub fn by_id(id: &str) -> Option<&'static Rule> {
+    ALL.iter().copied().find(|r| r.id == id)
+}

@@ -1,0 +1,153 @@
+use syn::{Expr, Pat, Stmt};
+
+use super::{Context, Node};
+use crate::diagnostic::{Applicability, Edit};
+use crate::engine::index::Condition;
+use crate::engine::resolve::Origin;
+use crate::engine::syntax::{mentions, peel};
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a future that is created and then dropped without being awaited, polled, returned,
+    /// stored, passed on or spawned: a call of one of the crate's `async fn`s as a statement,
+    /// `let _ = fetch();`, `let x = fetch();` with `x` never used, an `async { .. }` block as a
+    /// statement, and `.map(|x| async { .. })` / `.for_each(|x| async { .. })` whose futures are
+    /// thrown away.
+    ///
+    /// ## Why is this bad?
+    /// Futures are lazy: nothing in an `async fn` runs until its future is awaited or polled. A
+    /// dropped future is work that silently never happens.
+    ///
+    /// ## Example
+    /// ```rust
+    /// async fn save(record: Record) { /* ... */ }
+    ///
+    /// async fn handler(record: Record) {
+    ///     save(record);
+    /// }
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```rust
+    /// async fn save(record: Record) { /* ... */ }
+    ///
+    /// async fn handler(record: Record) {
+    ///     save(record).await;
+    /// }
+    /// ```
+    ///
+    /// ## Fix safety
+    /// Adding `.await` (offered inside async code only) is unsafe: the work now runs, and the
+    /// enclosing future waits for it.
+    ///
+    /// ## Known problems
+    /// Calls are matched by name against the crate's own `async fn`s and async methods: a name that
+    /// is also declared as a sync fn anywhere in the crate is never flagged, and futures returned
+    /// by other crates' functions are not tracked.
+    id: "unawaited-future",
+    category: Correctness,
+    fix: Sometimes,
+    check: check,
+}
+
+fn check(node: Node<'_>, cx: &mut Context<'_>) {
+    let Node::Stmt { block, index } = node else { return };
+    match &block.stmts[index] {
+        Stmt::Expr(expr, Some(_)) => check_dropped(cx, expr, cx.range(expr), None),
+        Stmt::Local(local) => {
+            let Some(init) = &local.init else { return };
+            if init.diverge.is_some() {
+                return;
+            }
+            let unused = match &local.pat {
+                Pat::Wild(_) => None,
+                Pat::Ident(p) if p.subpat.is_none() && !mentions(&block.stmts[index + 1..], &p.ident.to_string()) => {
+                    Some(cx.range(&p.ident))
+                }
+                _ => return,
+            };
+            check_dropped(cx, &init.expr, cx.range(local), unused);
+        }
+        _ => {}
+    }
+}
+
+/// `expr`'s value is dropped: reported at `range`, with `binding` the name it was bound to unused.
+fn check_dropped(cx: &mut Context<'_>, expr: &Expr, range: std::ops::Range<usize>, binding: Option<std::ops::Range<usize>>) {
+    let expr = peel(expr);
+    let (message, condition) = match expr {
+        Expr::Async(_) => ("this async block is never awaited, so its body never runs".to_string(), None),
+        Expr::Call(call) => {
+            let Some(path) = cx.callee(call) else { return };
+            if !matches!(path.origin, Origin::Crate | Origin::Unknown) {
+                return;
+            }
+            let name = path.last().to_string();
+            (format!("the future returned by `{name}` is never awaited"), Some(Condition::CalleeIsAsync(name)))
+        }
+        Expr::MethodCall(call) => {
+            if let Some(map) = async_closure_in_chain(expr) {
+                let message = format!("the futures created by this `.{}` closure are never awaited", map.method);
+                return report(cx, range, message, binding, None, None);
+            }
+            let name = call.method.to_string();
+            (format!("the future returned by `.{name}()` is never awaited"), Some(Condition::CalleeIsAsync(name)))
+        }
+        _ => return,
+    };
+    let fix_at = cx.range(expr).end;
+    report(cx, range, message, binding, condition, Some(fix_at));
+}
+
+fn report(
+    cx: &mut Context<'_>,
+    range: std::ops::Range<usize>,
+    message: String,
+    binding: Option<std::ops::Range<usize>>,
+    condition: Option<Condition>,
+    await_at: Option<usize>,
+) {
+    let in_async = cx.in_async();
+    let help = if in_async {
+        "add `.await`: a future does nothing until it is awaited or polled"
+    } else {
+        "await it from async code, spawn it as a task, or drive it with an executor: a future does nothing until polled"
+    };
+    let mut report = cx.report(range, message).label("the future is dropped here without running").help(help);
+    if let Some(binding) = binding {
+        report = report.secondary(binding, "bound here and never used");
+    }
+    if let (true, Some(at)) = (in_async, await_at) {
+        report = report.fix(Applicability::Unsafe, "add `.await`", vec![Edit { range: at..at, replacement: ".await".into() }]);
+    }
+    if let Some(condition) = condition {
+        report.when(condition);
+    }
+}
+
+/// `xs.iter().map(|x| async { .. })...` or `.for_each(|x| async { .. })` anywhere in the
+/// receiver chain of a method call whose result is dropped.
+fn async_closure_in_chain(expr: &Expr) -> Option<&syn::ExprMethodCall> {
+    let mut expr = peel(expr);
+    while let Expr::MethodCall(call) = expr {
+        let creates_futures = matches!(call.method.to_string().as_str(), "map" | "for_each" | "then")
+            && call.args.first().is_some_and(returns_async_block);
+        if creates_futures {
+            return Some(call);
+        }
+        expr = peel(&call.receiver);
+    }
+    None
+}
+
+fn returns_async_block(arg: &Expr) -> bool {
+    let Expr::Closure(closure) = peel(arg) else { return false };
+    if closure.asyncness.is_some() {
+        return true;
+    }
+    match peel(&closure.body) {
+        Expr::Async(_) => true,
+        Expr::Block(b) => matches!(b.block.stmts.as_slice(), [Stmt::Expr(Expr::Async(_), None)]),
+        _ => false,
+    }
+}
