@@ -134,7 +134,8 @@ mod tests {
         let index = LineIndex::new("é = 1;\r\nfoo()\n");
         assert_eq!(index.position(0), (1, 1));
         assert_eq!(index.position(2), (1, 2)); // after the two-byte `é`
-        assert_eq!(index.position(9), (2, 2));
+        assert_eq!(index.position(9), (2, 1)); // `\r\n` ends line 1
+        assert_eq!(index.position(10), (2, 2));
         assert_eq!(index.position(1), (1, 1)); // inside `é`: clamped to its start
         assert_eq!(index.position(100), (3, 1));
     }

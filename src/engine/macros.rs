@@ -102,7 +102,7 @@ mod tests {
 
     #[test]
     fn parses_the_arguments_of_known_macros() {
-        assert_eq!(count("tokio::select! { biased; Some(x) = rx.recv(), if ok => { x } _ = t.tick() => {} else => break }"), Some(5));
+        assert_eq!(count("tokio::select! { biased; Some(x) = rx.recv(), if ok => { x } _ = t.tick() => {} else => break }"), Some(6));
         assert_eq!(
             count("futures::select! { a = f => 1, default => 2, complete => 3 }"),
             Some(4)
