@@ -43,18 +43,9 @@ pub struct Catalog {
 
 /// The embedded data files, by name, for tests and error messages.
 pub const SOURCES: &[(&str, &str)] = &[
-    (
-        "rules/executors.toml",
-        include_str!("../rules/executors.toml"),
-    ),
-    (
-        "rules/cancellation.toml",
-        include_str!("../rules/cancellation.toml"),
-    ),
-    (
-        "rules/ordering.toml",
-        include_str!("../rules/ordering.toml"),
-    ),
+    ("rules/executors.toml", include_str!("../rules/executors.toml")),
+    ("rules/cancellation.toml", include_str!("../rules/cancellation.toml")),
+    ("rules/ordering.toml", include_str!("../rules/ordering.toml")),
 ];
 
 impl Catalog {
@@ -68,11 +59,7 @@ impl Catalog {
             let (name, text) = SOURCES[index];
             toml::from_str(text).map_err(|e| format!("{name}: {e}"))
         }
-        Ok(Catalog {
-            executors: load(0)?,
-            cancellation: load(1)?,
-            ordering: load(2)?,
-        })
+        Ok(Catalog { executors: load(0)?, cancellation: load(1)?, ordering: load(2)? })
     }
 
     /// `segments` is a resolved type path: is it a cancellation input?
@@ -94,9 +81,6 @@ impl Catalog {
     }
 
     pub fn is_order_dependent(&self, name: &str) -> bool {
-        self.ordering
-            .order_dependent
-            .iter()
-            .any(|p| name.starts_with(p.as_str()))
+        self.ordering.order_dependent.iter().any(|p| name.starts_with(p.as_str()))
     }
 }

@@ -78,11 +78,7 @@ pub fn run() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
-            return if err.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
+            return if err.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
         }
     };
     let result = match cli.command {
@@ -103,9 +99,7 @@ pub fn run() -> ExitCode {
 
 fn check(args: &CheckArgs) -> io::Result<ExitCode> {
     let started = Instant::now();
-    let options = Options {
-        threads: args.threads.map(usize::from),
-    };
+    let options = Options { threads: args.threads.map(usize::from) };
     let report = match engine::lint_paths(&args.paths, &options) {
         Ok(report) => report,
         Err(message) => {
@@ -123,26 +117,16 @@ fn check(args: &CheckArgs) -> io::Result<ExitCode> {
             let colored = match args.color {
                 ColorWhen::Always => true,
                 ColorWhen::Never => false,
-                ColorWhen::Auto => {
-                    io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-                }
+                ColorWhen::Auto => io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
             };
-            let mut buffer = if colored {
-                Buffer::ansi()
-            } else {
-                Buffer::no_color()
-            };
+            let mut buffer = if colored { Buffer::ansi() } else { Buffer::no_color() };
             render::full::render(&report, &mut buffer)?;
             print_stdout(buffer.as_slice())?;
             // On stderr, so that stdout is the same whatever the timing.
             render::full::summary(&report, started.elapsed().as_secs_f64(), &mut io::stderr())?;
         }
     }
-    Ok(if report.diagnostic_count() == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(if report.diagnostic_count() == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn print_stdout(bytes: &[u8]) -> io::Result<()> {
@@ -152,8 +136,7 @@ fn print_stdout(bytes: &[u8]) -> io::Result<()> {
 }
 
 pub fn rules_table() -> Vec<u8> {
-    let mut out =
-        String::from("ID                          CATEGORY     SEVERITY  FIX        SUMMARY\n");
+    let mut out = String::from("ID                          CATEGORY     SEVERITY  FIX        SUMMARY\n");
     for rule in rules::ALL {
         out.push_str(&format!(
             "{:<27} {:<12} {:<9} {:<10} {}\n",
@@ -196,9 +179,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
         let mut diagonal = row[0];
         row[0] = i + 1;
         for (j, &cb) in b.iter().enumerate() {
-            let next = (diagonal + usize::from(ca != cb))
-                .min(row[j] + 1)
-                .min(row[j + 1] + 1);
+            let next = (diagonal + usize::from(ca != cb)).min(row[j] + 1).min(row[j + 1] + 1);
             diagonal = row[j + 1];
             row[j + 1] = next;
         }
@@ -210,10 +191,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 mod tests {
     #[test]
     fn suggests_the_nearest_rule_id() {
-        assert_eq!(
-            super::nearest_rule("block-on-async").map(|r| r.id),
-            Some("block-on-in-async")
-        );
+        assert_eq!(super::nearest_rule("block-on-async").map(|r| r.id), Some("block-on-in-async"));
         assert_eq!(super::nearest_rule("xyz").map(|r| r.id), None);
     }
 }

@@ -73,12 +73,7 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(
-        rule: &'static str,
-        severity: Severity,
-        range: Range<usize>,
-        message: String,
-    ) -> Self {
+    pub fn new(rule: &'static str, severity: Severity, range: Range<usize>, message: String) -> Self {
         Diagnostic {
             rule,
             severity,
@@ -102,10 +97,7 @@ impl<'a> LineIndex<'a> {
     pub fn new(source: &'a str) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(source.match_indices('\n').map(|(i, _)| i + 1));
-        LineIndex {
-            source,
-            line_starts,
-        }
+        LineIndex { source, line_starts }
     }
 
     /// (line, column), both 1-based. An offset past the end or inside a char is clamped.

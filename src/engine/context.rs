@@ -5,9 +5,7 @@ use std::ops::Range;
 
 use proc_macro2::Span;
 use syn::spanned::Spanned;
-use syn::{
-    Attribute, Block, ExprCall, ExprForLoop, ExprMethodCall, ExprWhile, Signature, Visibility,
-};
+use syn::{Attribute, Block, ExprCall, ExprForLoop, ExprMethodCall, ExprWhile, Signature, Visibility};
 
 use super::index::{Condition, Deferred, FileFacts};
 use super::resolve::{Names, Resolved};
@@ -156,17 +154,8 @@ impl<'w> Context<'w> {
 
     /// Starts a finding of the current rule; it is recorded when the builder is dropped.
     pub fn report(&mut self, range: Range<usize>, message: impl Into<String>) -> Report<'_> {
-        let diagnostic = Diagnostic::new(
-            self.rule.id,
-            self.rule.category.default_severity(),
-            range,
-            message.into(),
-        );
-        Report {
-            sink: self.sink,
-            diagnostic: Some(diagnostic),
-            condition: None,
-        }
+        let diagnostic = Diagnostic::new(self.rule.id, self.rule.category.default_severity(), range, message.into());
+        Report { sink: self.sink, diagnostic: Some(diagnostic), condition: None }
     }
 }
 
@@ -197,10 +186,7 @@ impl Report<'_> {
 
     /// The context that makes it wrong.
     pub fn secondary(mut self, range: Range<usize>, message: impl Into<String>) -> Self {
-        self.diagnostic().secondary.push(Label {
-            range,
-            message: message.into(),
-        });
+        self.diagnostic().secondary.push(Label { range, message: message.into() });
         self
     }
 
@@ -209,17 +195,8 @@ impl Report<'_> {
         self
     }
 
-    pub fn fix(
-        mut self,
-        applicability: Applicability,
-        message: impl Into<String>,
-        edits: Vec<Edit>,
-    ) -> Self {
-        self.diagnostic().fix = Some(Fix {
-            applicability,
-            message: message.into(),
-            edits,
-        });
+    pub fn fix(mut self, applicability: Applicability, message: impl Into<String>, edits: Vec<Edit>) -> Self {
+        self.diagnostic().fix = Some(Fix { applicability, message: message.into(), edits });
         self
     }
 
@@ -236,10 +213,7 @@ impl Drop for Report<'_> {
             return;
         };
         match self.condition.take() {
-            Some(condition) => self.sink.deferred.push(Deferred {
-                condition,
-                diagnostic,
-            }),
+            Some(condition) => self.sink.deferred.push(Deferred { condition, diagnostic }),
             None => self.sink.diagnostics.push(diagnostic),
         }
     }

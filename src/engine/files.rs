@@ -26,8 +26,7 @@ pub fn discover(roots: &[PathBuf]) -> Result<Discovery, String> {
     let files = Mutex::new(BTreeSet::new());
     let errors = Mutex::new(Vec::new());
     for root in roots {
-        let meta = std::fs::metadata(root)
-            .map_err(|e| format!("cannot read `{}`: {}", root.display(), e))?;
+        let meta = std::fs::metadata(root).map_err(|e| format!("cannot read `{}`: {}", root.display(), e))?;
         if !meta.is_dir() {
             files.lock().unwrap().insert(root.clone());
             continue;
@@ -40,9 +39,7 @@ pub fn discover(roots: &[PathBuf]) -> Result<Discovery, String> {
             .ignore(true)
             .parents(true)
             .require_git(false)
-            .filter_entry(|entry| {
-                !(entry.depth() > 0 && entry.file_name() == "target" && is_dir(entry))
-            })
+            .filter_entry(|entry| !(entry.depth() > 0 && entry.file_name() == "target" && is_dir(entry)))
             .build_parallel()
             .run(|| {
                 Box::new(|entry| {
@@ -59,10 +56,7 @@ pub fn discover(roots: &[PathBuf]) -> Result<Discovery, String> {
     }
     let mut errors = errors.into_inner().unwrap();
     errors.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(Discovery {
-        files: files.into_inner().unwrap().into_iter().collect(),
-        errors,
-    })
+    Ok(Discovery { files: files.into_inner().unwrap().into_iter().collect(), errors })
 }
 
 fn is_dir(entry: &ignore::DirEntry) -> bool {
@@ -71,9 +65,7 @@ fn is_dir(entry: &ignore::DirEntry) -> bool {
 
 /// Regular files and symlinks named `*.rs` (a dangling symlink is reported when it is read).
 fn is_rust_file(entry: &ignore::DirEntry) -> bool {
-    let is_file_like = entry
-        .file_type()
-        .is_some_and(|t| t.is_file() || t.is_symlink());
+    let is_file_like = entry.file_type().is_some_and(|t| t.is_file() || t.is_symlink());
     is_file_like && entry.path().extension().is_some_and(|e| e == "rs")
 }
 
@@ -81,17 +73,12 @@ fn walk_error(root: &Path, err: ignore::Error) -> WalkError {
     fn path_of(err: &ignore::Error) -> Option<PathBuf> {
         match err {
             ignore::Error::WithPath { path, .. } => Some(path.clone()),
-            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
-                path_of(err)
-            }
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => path_of(err),
             ignore::Error::Loop { child, .. } => Some(child.clone()),
             _ => None,
         }
     }
-    WalkError {
-        path: path_of(&err).unwrap_or_else(|| root.to_path_buf()),
-        message: err.to_string(),
-    }
+    WalkError { path: path_of(&err).unwrap_or_else(|| root.to_path_buf()), message: err.to_string() }
 }
 
 /// The source text of a file, or a message saying why there is none.

@@ -51,9 +51,7 @@ impl CrateIndex {
 
     /// Async in one place and sync in another is ambiguous: not async.
     pub fn is_async(&self, name: &str) -> bool {
-        self.fns
-            .get(name)
-            .is_some_and(|&(async_decls, sync_decls)| async_decls > 0 && sync_decls == 0)
+        self.fns.get(name).is_some_and(|&(async_decls, sync_decls)| async_decls > 0 && sync_decls == 0)
     }
 
     pub fn holds(&self, condition: &Condition) -> bool {
@@ -71,14 +69,8 @@ mod tests {
     #[test]
     fn a_name_both_async_and_sync_is_not_async() {
         let mut index = CrateIndex::default();
-        index.add(&FileFacts {
-            fns: vec![("fetch".into(), true), ("send".into(), true)],
-            spawned: vec![],
-        });
-        index.add(&FileFacts {
-            fns: vec![("send".into(), false)],
-            spawned: vec!["run".into()],
-        });
+        index.add(&FileFacts { fns: vec![("fetch".into(), true), ("send".into(), true)], spawned: vec![] });
+        index.add(&FileFacts { fns: vec![("send".into(), false)], spawned: vec!["run".into()] });
         assert!(index.is_async("fetch"));
         assert!(!index.is_async("send"));
         assert!(!index.is_async("missing"));

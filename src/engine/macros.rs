@@ -14,19 +14,18 @@ pub fn expressions(mac: &Macro) -> Option<Vec<Expr>> {
         "select" | "select_biased" => parse_select,
         "join" | "try_join" => parse_join,
         "vec" => parse_vec,
-        "format" | "format_args" | "print" | "println" | "eprint" | "eprintln" | "write"
-        | "writeln" | "panic" | "assert" | "assert_eq" | "assert_ne" | "debug_assert"
-        | "debug_assert_eq" | "debug_assert_ne" | "unreachable" | "todo" | "unimplemented"
-        | "dbg" | "trace" | "debug" | "info" | "warn" | "error" => parse_list,
+        "format" | "format_args" | "print" | "println" | "eprint" | "eprintln" | "write" | "writeln" | "panic"
+        | "assert" | "assert_eq" | "assert_ne" | "debug_assert" | "debug_assert_eq" | "debug_assert_ne"
+        | "unreachable" | "todo" | "unimplemented" | "dbg" | "trace" | "debug" | "info" | "warn" | "error" => {
+            parse_list
+        }
         _ => return None,
     };
     parser.parse2(mac.tokens.clone()).ok()
 }
 
 fn parse_list(input: ParseStream) -> syn::Result<Vec<Expr>> {
-    Ok(Punctuated::<Expr, Token![,]>::parse_terminated(input)?
-        .into_iter()
-        .collect())
+    Ok(Punctuated::<Expr, Token![,]>::parse_terminated(input)?.into_iter().collect())
 }
 
 fn parse_vec(input: ParseStream) -> syn::Result<Vec<Expr>> {
@@ -102,11 +101,11 @@ mod tests {
 
     #[test]
     fn parses_the_arguments_of_known_macros() {
-        assert_eq!(count("tokio::select! { biased; Some(x) = rx.recv(), if ok => { x } _ = t.tick() => {} else => break }"), Some(6));
         assert_eq!(
-            count("futures::select! { a = f => 1, default => 2, complete => 3 }"),
-            Some(4)
+            count("tokio::select! { biased; Some(x) = rx.recv(), if ok => { x } _ = t.tick() => {} else => break }"),
+            Some(6)
         );
+        assert_eq!(count("futures::select! { a = f => 1, default => 2, complete => 3 }"), Some(4));
         assert_eq!(count("tokio::join!(a(), b())"), Some(2));
         assert_eq!(count("vec![x; n]"), Some(2));
         assert_eq!(count("println!(\"{}\", f().await)"), Some(2));

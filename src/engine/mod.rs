@@ -71,25 +71,14 @@ pub fn lint_paths(paths: &[PathBuf], options: &Options) -> Result<Report, String
     if let Some(threads) = options.threads {
         builder = builder.num_threads(threads);
     }
-    let pool = builder
-        .build()
-        .map_err(|e| format!("cannot start worker threads: {e}"))?;
+    let pool = builder.build().map_err(|e| format!("cannot start worker threads: {e}"))?;
     let outcomes: Vec<FileOutcome> = pool.install(|| {
-        discovery
-            .files
-            .par_iter()
-            .zip(groups.par_iter())
-            .map(|(path, &group)| lint_file(path, group))
-            .collect()
+        discovery.files.par_iter().zip(groups.par_iter()).map(|(path, &group)| lint_file(path, group)).collect()
     });
     let mut report = settle(outcomes);
     for error in discovery.errors {
         let diagnostic = engine_diagnostic("io-error", 0..0, error.message);
-        report.files.push(FileReport {
-            path: error.path,
-            source: Arc::from(""),
-            diagnostics: vec![diagnostic],
-        });
+        report.files.push(FileReport { path: error.path, source: Arc::from(""), diagnostics: vec![diagnostic] });
     }
     report.files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(report)
@@ -98,20 +87,10 @@ pub fn lint_paths(paths: &[PathBuf], options: &Options) -> Result<Report, String
 /// Lints one source text as a crate of its own (for tests and fuzzing).
 pub fn lint_source(path: &Path, text: &str) -> FileReport {
     let (diagnostics, deferred, facts) = analyse(text);
-    let outcome = FileOutcome {
-        path: path.to_path_buf(),
-        group: 0,
-        source: Arc::from(text),
-        diagnostics,
-        deferred,
-        facts,
-    };
+    let outcome =
+        FileOutcome { path: path.to_path_buf(), group: 0, source: Arc::from(text), diagnostics, deferred, facts };
     let mut report = settle(vec![outcome]);
-    report.files.pop().unwrap_or(FileReport {
-        path: path.to_path_buf(),
-        source: Arc::from(text),
-        diagnostics: vec![],
-    })
+    report.files.pop().unwrap_or(FileReport { path: path.to_path_buf(), source: Arc::from(text), diagnostics: vec![] })
 }
 
 fn lint_file(path: &Path, group: usize) -> FileOutcome {
@@ -122,26 +101,12 @@ fn lint_file(path: &Path, group: usize) -> FileOutcome {
         }
         Err(message) => {
             let diagnostic = engine_diagnostic("io-error", 0..0, message);
-            (
-                String::new(),
-                (vec![diagnostic], Vec::new(), FileFacts::default()),
-            )
+            (String::new(), (vec![diagnostic], Vec::new(), FileFacts::default()))
         }
     };
     // Keep the text only where a finding will need it for rendering.
-    let source = if diagnostics.is_empty() && deferred.is_empty() {
-        Arc::from("")
-    } else {
-        Arc::from(source)
-    };
-    FileOutcome {
-        path: path.to_path_buf(),
-        group,
-        source,
-        diagnostics,
-        deferred,
-        facts,
-    }
+    let source = if diagnostics.is_empty() && deferred.is_empty() { Arc::from("") } else { Arc::from(source) };
+    FileOutcome { path: path.to_path_buf(), group, source, diagnostics, deferred, facts }
 }
 
 /// Builds each crate's index and keeps the deferred findings it confirms.
@@ -149,40 +114,22 @@ fn settle(outcomes: Vec<FileOutcome>) -> Report {
     let files_analysed = outcomes.len();
     let mut indexes: HashMap<usize, CrateIndex> = HashMap::new();
     for outcome in &outcomes {
-        indexes
-            .entry(outcome.group)
-            .or_default()
-            .add(&outcome.facts);
+        indexes.entry(outcome.group).or_default().add(&outcome.facts);
     }
     let mut files = Vec::new();
     for outcome in outcomes {
         let index = &indexes[&outcome.group];
         let mut diagnostics = outcome.diagnostics;
-        diagnostics.extend(
-            outcome
-                .deferred
-                .into_iter()
-                .filter(|d| index.holds(&d.condition))
-                .map(|d| d.diagnostic),
-        );
+        diagnostics.extend(outcome.deferred.into_iter().filter(|d| index.holds(&d.condition)).map(|d| d.diagnostic));
         if diagnostics.is_empty() {
             continue;
         }
-        diagnostics.sort_by(|a, b| {
-            (a.range.start, a.rule, a.range.end).cmp(&(b.range.start, b.rule, b.range.end))
-        });
+        diagnostics.sort_by(|a, b| (a.range.start, a.rule, a.range.end).cmp(&(b.range.start, b.rule, b.range.end)));
         diagnostics.dedup();
-        files.push(FileReport {
-            path: outcome.path,
-            source: outcome.source,
-            diagnostics,
-        });
+        files.push(FileReport { path: outcome.path, source: outcome.source, diagnostics });
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    Report {
-        files,
-        files_analysed,
-    }
+    Report { files, files_analysed }
 }
 
 type Analysis = (Vec<Diagnostic>, Vec<Deferred>, FileFacts);
@@ -200,14 +147,8 @@ fn analyse(text: &str) -> Analysis {
             .map(|s| s.to_string())
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_default();
-        let message = format!(
-            "async-lint crashed on this file ({what}); please report it with the file attached"
-        );
-        (
-            vec![engine_diagnostic("internal-error", 0..0, message)],
-            Vec::new(),
-            FileFacts::default(),
-        )
+        let message = format!("async-lint crashed on this file ({what}); please report it with the file attached");
+        (vec![engine_diagnostic("internal-error", 0..0, message)], Vec::new(), FileFacts::default())
     })
 }
 
@@ -218,12 +159,10 @@ fn analyse_unguarded(text: &str, rules: &[&'static Rule]) -> Analysis {
         Ok(file) => file,
         Err(err) => {
             let span = err.span().byte_range();
-            let start = (span.start + base).min(text.len());
-            let diagnostic = engine_diagnostic(
-                "parse-error",
-                start..start,
-                format!("cannot parse this file: {err}"),
-            );
+            // syn reports a premature end of input at no position: point at the end instead.
+            let at_end = span == (0..0) && err.to_string().starts_with("unexpected end of input");
+            let start = if at_end { text.len() } else { (span.start + base).min(text.len()) };
+            let diagnostic = engine_diagnostic("parse-error", start..start, format!("cannot parse this file: {err}"));
             return (vec![diagnostic], Vec::new(), FileFacts::default());
         }
     };
@@ -235,11 +174,7 @@ fn analyse_unguarded(text: &str, rules: &[&'static Rule]) -> Analysis {
 
 /// Bytes the parser must not see: a UTF-8 byte order mark and a `#!` line (but not `#![attr]`).
 fn parser_offset(text: &str) -> usize {
-    let bom = if text.starts_with('\u{feff}') {
-        '\u{feff}'.len_utf8()
-    } else {
-        0
-    };
+    let bom = if text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
     let rest = &text[bom..];
     if let Some(after) = rest.strip_prefix("#!") {
         if !after.trim_start().starts_with('[') {
@@ -249,16 +184,10 @@ fn parser_offset(text: &str) -> usize {
     bom
 }
 
-fn engine_diagnostic(
-    rule: &'static str,
-    range: std::ops::Range<usize>,
-    message: String,
-) -> Diagnostic {
+fn engine_diagnostic(rule: &'static str, range: std::ops::Range<usize>, message: String) -> Diagnostic {
     let mut diagnostic = Diagnostic::new(rule, Severity::Error, range, message);
     diagnostic.help = Some(match rule {
-        "parse-error" => {
-            "async-lint checks code that rustc accepts; fix the syntax or exclude the file".into()
-        }
+        "parse-error" => "async-lint checks code that rustc accepts; fix the syntax or exclude the file".into(),
         "io-error" => "check that the file exists, is readable and is UTF-8 encoded".into(),
         _ => "this is a bug in async-lint, not in your code".into(),
     });

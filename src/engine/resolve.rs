@@ -50,6 +50,8 @@ impl Resolved {
 pub struct Binding {
     pub name: String,
     pub ty: Option<Resolved>,
+    /// `let mut x`, `mut x: T`, `&mut self`: calls through it may need exclusive access.
+    pub mutable: bool,
 }
 
 /// Marks a path written with a leading `::` (`::tokio::spawn`), which always names a crate.
@@ -95,28 +97,42 @@ impl Names {
         self.scopes.pop();
     }
 
-    pub fn bind(&mut self, name: String, ty: Option<Resolved>) {
+    pub fn bind(&mut self, binding: Binding) {
         if let Some(scope) = self.scopes.last_mut() {
-            scope.bindings.push(Binding { name, ty });
+            scope.bindings.push(binding);
         }
     }
 
     /// Binds every identifier a pattern introduces; `ty` only for a plain `name` pattern.
     pub fn bind_pat(&mut self, pat: &Pat, ty: Option<Resolved>) {
+        if let Pat::Ident(p) = pat {
+            if p.subpat.is_none() {
+                let mutable = p.mutability.is_some();
+                return self.bind(Binding { name: p.ident.to_string(), ty, mutable });
+            }
+        }
         let mut names = Vec::new();
         pat_idents(pat, &mut names);
-        let ty = if names.len() == 1 { ty } else { None };
         for name in names {
-            self.bind(name, ty.clone());
+            self.bind(Binding { name, ty: None, mutable: false });
         }
+    }
+
+    /// A `&mut T` parameter: calls through it need exclusive access like a `mut` binding.
+    pub fn mark_mutable(&mut self, name: &str) {
+        let latest = self.scopes.iter_mut().rev().flat_map(|s| s.bindings.iter_mut().rev()).find(|b| b.name == name);
+        if let Some(binding) = latest {
+            binding.mutable = true;
+        }
+    }
+
+    pub fn binding(&self, name: &str) -> Option<&Binding> {
+        self.bindings().find(|b| b.name == name)
     }
 
     /// Visible bindings, innermost (latest) first.
     pub fn bindings(&self) -> impl Iterator<Item = &Binding> {
-        self.scopes
-            .iter()
-            .rev()
-            .flat_map(|s| s.bindings.iter().rev())
+        self.scopes.iter().rev().flat_map(|s| s.bindings.iter().rev())
     }
 
     pub fn resolve(&self, path: &syn::Path) -> Resolved {
@@ -172,11 +188,7 @@ impl Names {
         }
         // A path whose first segment is not in scope names a crate (`tokio::spawn`) in 2018+
         // code, unless it is a type (`Vec::new`, `Handle::current`) from a prelude or a glob.
-        let origin = if first.starts_with(char::is_lowercase) {
-            Origin::External
-        } else {
-            Origin::Unknown
-        };
+        let origin = if first.starts_with(char::is_lowercase) { Origin::External } else { Origin::Unknown };
         resolved(origin, segments)
     }
 
@@ -213,8 +225,7 @@ impl Scope {
             Item::Static(s) => &s.ident,
             Item::ExternCrate(e) => {
                 let name = e.rename.as_ref().map_or(&e.ident, |(_, rename)| rename);
-                self.uses
-                    .insert(name.to_string(), vec![e.ident.to_string()]);
+                self.uses.insert(name.to_string(), vec![e.ident.to_string()]);
                 return;
             }
             Item::Macro(m) => match &m.ident {
@@ -311,28 +322,13 @@ mod tests {
              use local::helper;",
         );
         let ext = Origin::External;
-        assert_eq!(
-            resolve(&names, "run"),
-            (ext, "futures::executor::block_on".into())
-        );
-        assert_eq!(
-            resolve(&names, "task::spawn_blocking"),
-            (ext, "tokio::task::spawn_blocking".into())
-        );
+        assert_eq!(resolve(&names, "run"), (ext, "futures::executor::block_on".into()));
+        assert_eq!(resolve(&names, "task::spawn_blocking"), (ext, "tokio::task::spawn_blocking".into()));
         assert_eq!(resolve(&names, "go"), (ext, "tokio::task::spawn".into()));
-        assert_eq!(
-            resolve(&names, "Handle::current"),
-            (ext, "tokio::runtime::Handle::current".into())
-        );
+        assert_eq!(resolve(&names, "Handle::current"), (ext, "tokio::runtime::Handle::current".into()));
         assert_eq!(resolve(&names, "smol::spawn"), (ext, "smol::spawn".into()));
-        assert_eq!(
-            resolve(&names, "::tokio::spawn"),
-            (ext, "tokio::spawn".into())
-        );
-        assert_eq!(
-            resolve(&names, "tokio::spawn"),
-            (ext, "tokio::spawn".into())
-        );
+        assert_eq!(resolve(&names, "::tokio::spawn"), (ext, "tokio::spawn".into()));
+        assert_eq!(resolve(&names, "tokio::spawn"), (ext, "tokio::spawn".into()));
         assert_eq!(resolve(&names, "TcpStream::connect").0, Origin::Crate);
         assert_eq!(resolve(&names, "helper").0, Origin::Crate);
         assert_eq!(resolve(&names, "Vec::new").0, Origin::Unknown);
@@ -342,12 +338,8 @@ mod tests {
     #[test]
     fn local_items_and_bindings_shadow_imports() {
         let mut names = names_for("use futures::executor::block_on; use tokio::spawn;");
-        names.push_block(
-            &syn::parse_str::<syn::Block>("{ fn block_on() {} }")
-                .unwrap()
-                .stmts,
-        );
-        names.bind("spawn".into(), None);
+        names.push_block(&syn::parse_str::<syn::Block>("{ fn block_on() {} }").unwrap().stmts);
+        names.bind(Binding { name: "spawn".into(), ty: None, mutable: false });
         assert_eq!(resolve(&names, "block_on").0, Origin::Crate);
         assert_eq!(resolve(&names, "spawn").0, Origin::Local);
         names.pop();
@@ -357,10 +349,7 @@ mod tests {
     #[test]
     fn a_single_external_glob_resolves_bare_names() {
         let names = names_for("use tokio::task::*;");
-        assert_eq!(
-            resolve(&names, "spawn"),
-            (Origin::External, "tokio::task::spawn".into())
-        );
+        assert_eq!(resolve(&names, "spawn"), (Origin::External, "tokio::task::spawn".into()));
         let names = names_for("use tokio::task::*; use super::*;");
         assert_eq!(resolve(&names, "spawn").0, Origin::Unknown);
     }

@@ -8,10 +8,7 @@ use syn::{Expr, ExprAwait, Lifetime, Macro, Stmt};
 
 /// Macros that await their arguments (`tokio::select!`, `join!`, ...).
 pub fn is_awaiting_macro(mac: &Macro) -> bool {
-    matches!(
-        macro_name(mac).as_str(),
-        "select" | "select_biased" | "join" | "try_join" | "join_all"
-    )
+    matches!(macro_name(mac).as_str(), "select" | "select_biased" | "join" | "try_join" | "join_all")
 }
 
 pub fn is_select_macro(mac: &Macro) -> bool {
@@ -19,11 +16,7 @@ pub fn is_select_macro(mac: &Macro) -> bool {
 }
 
 pub fn macro_name(mac: &Macro) -> String {
-    mac.path
-        .segments
-        .last()
-        .map(|s| s.ident.to_string())
-        .unwrap_or_default()
+    mac.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default()
 }
 
 /// Strips parentheses and invisible groups.
@@ -61,10 +54,7 @@ impl<'a> OwnCode<'a> {
 
     /// The own code of a loop body; `breaks` tells whether any `break` leaves this loop.
     pub fn of_loop_body(body: &'a syn::Block, label: Option<&'a Lifetime>) -> Self {
-        let mut own = OwnCode {
-            loop_label: label,
-            ..OwnCode::default()
-        };
+        let mut own = OwnCode { loop_label: label, ..OwnCode::default() };
         own.visit_block(body);
         own
     }
@@ -227,9 +217,6 @@ mod tests {
         assert!(mentions(&block("{ println!(\"{h:?}\"); }").stmts, "h"));
         assert!(mentions(&block("{ foo(h); }").stmts, "h"));
         assert!(mentions(&block("{ dbg!(h); }").stmts, "h"));
-        assert!(!mentions(
-            &block("{ println!(\"{hh}\"); foo(hx); }").stmts,
-            "h"
-        ));
+        assert!(!mentions(&block("{ println!(\"{hh}\"); foo(hx); }").stmts, "h"));
     }
 }

@@ -4,11 +4,9 @@
 use syn::visit::{self, Visit};
 use syn::{Block, Expr, FnArg, Local, Macro, Stmt, Type};
 
-use super::context::{
-    callee, AsyncKind, AsyncSite, Context, Exec, FnKind, FnNode, Node, Sink, SourceText,
-};
+use super::context::{callee, AsyncKind, AsyncSite, Context, Exec, FnKind, FnNode, Node, Sink, SourceText};
 use super::macros;
-use super::resolve::{Names, Resolved};
+use super::resolve::{Binding, Names, Resolved};
 use super::syntax::peel;
 use crate::catalog::Catalog;
 use crate::rules::Rule;
@@ -39,13 +37,8 @@ impl<'a> Walker<'a> {
 
     fn dispatch(&mut self, node: Node<'_>) {
         for &rule in self.rules {
-            let mut cx = Context {
-                rule,
-                source: self.source,
-                names: &self.names,
-                exec: &self.exec,
-                sink: &mut self.sink,
-            };
+            let mut cx =
+                Context { rule, source: self.source, names: &self.names, exec: &self.exec, sink: &mut self.sink };
             (rule.check)(node, &mut cx);
         }
     }
@@ -62,24 +55,28 @@ impl<'a> Walker<'a> {
     }
 
     fn walk_fn(&mut self, node: FnNode<'_>) {
-        self.sink
-            .facts
-            .fns
-            .push((node.sig.ident.to_string(), returns_future(node.sig)));
+        let returns = returns_future(node.sig) && !is_entry_point(node.attrs);
+        self.sink.facts.fns.push((node.sig.ident.to_string(), returns));
         let exec = match &node.sig.asyncness {
-            Some(kw) => Exec::Async(AsyncSite {
-                kind: AsyncKind::Fn,
-                start: kw.span,
-                end: node.sig.ident.span(),
-            }),
+            Some(kw) => Exec::Async(AsyncSite { kind: AsyncKind::Fn, start: kw.span, end: node.sig.ident.span() }),
             None => Exec::Sync,
         };
         self.with_exec(exec, |w| {
             w.names.push_bindings();
             for input in &node.sig.inputs {
-                if let FnArg::Typed(arg) = input {
-                    let ty = w.resolve_type(&arg.ty);
-                    w.names.bind_pat(&arg.pat, ty);
+                match input {
+                    FnArg::Typed(arg) => {
+                        let ty = w.resolve_type(&arg.ty);
+                        let mut_ref = matches!(&*arg.ty, Type::Reference(r) if r.mutability.is_some());
+                        w.names.bind_pat(&arg.pat, ty);
+                        if let (true, syn::Pat::Ident(p)) = (mut_ref, &*arg.pat) {
+                            w.names.mark_mutable(&p.ident.to_string());
+                        }
+                    }
+                    FnArg::Receiver(r) => {
+                        let mutable = r.mutability.is_some();
+                        w.names.bind(Binding { name: "self".into(), ty: None, mutable });
+                    }
                 }
             }
             w.dispatch(Node::Fn(node));
@@ -118,9 +115,7 @@ impl<'a> Walker<'a> {
         loop {
             match expr {
                 Expr::Try(t) => expr = peel(&t.expr),
-                Expr::MethodCall(m) if m.method == "unwrap" || m.method == "expect" => {
-                    expr = peel(&m.receiver)
-                }
+                Expr::MethodCall(m) if m.method == "unwrap" || m.method == "expect" => expr = peel(&m.receiver),
                 Expr::Call(call) => {
                     let Expr::Path(p) = peel(&call.func) else {
                         return None;
@@ -160,66 +155,36 @@ impl<'ast> Visit<'ast> for Walker<'_> {
     fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
         let Some((_, items)) = &m.content else { return };
         self.names.push_items(items);
-        self.with_exec(Exec::Sync, |w| {
-            items.iter().for_each(|item| w.visit_item(item))
-        });
+        self.with_exec(Exec::Sync, |w| items.iter().for_each(|item| w.visit_item(item)));
         self.names.pop();
     }
 
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
-        self.walk_fn(FnNode {
-            attrs: &f.attrs,
-            vis: Some(&f.vis),
-            sig: &f.sig,
-            body: &f.block,
-            kind: FnKind::Free,
-        });
+        self.walk_fn(FnNode { attrs: &f.attrs, vis: Some(&f.vis), sig: &f.sig, body: &f.block, kind: FnKind::Free });
     }
 
     fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
-        let kind = if i.trait_.is_some() {
-            FnKind::TraitImpl
-        } else {
-            FnKind::Inherent
-        };
+        let kind = if i.trait_.is_some() { FnKind::TraitImpl } else { FnKind::Inherent };
         self.impl_kind.push(kind);
-        self.with_exec(Exec::Sync, |w| {
-            i.items.iter().for_each(|item| w.visit_impl_item(item))
-        });
+        self.with_exec(Exec::Sync, |w| i.items.iter().for_each(|item| w.visit_impl_item(item)));
         self.impl_kind.pop();
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
         let kind = self.impl_kind.last().copied().unwrap_or(FnKind::Inherent);
-        self.walk_fn(FnNode {
-            attrs: &f.attrs,
-            vis: Some(&f.vis),
-            sig: &f.sig,
-            body: &f.block,
-            kind,
-        });
+        self.walk_fn(FnNode { attrs: &f.attrs, vis: Some(&f.vis), sig: &f.sig, body: &f.block, kind });
     }
 
     fn visit_item_trait(&mut self, t: &'ast syn::ItemTrait) {
-        self.with_exec(Exec::Sync, |w| {
-            t.items.iter().for_each(|item| w.visit_trait_item(item))
-        });
+        self.with_exec(Exec::Sync, |w| t.items.iter().for_each(|item| w.visit_trait_item(item)));
     }
 
     fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
         match &f.default {
-            Some(body) => self.walk_fn(FnNode {
-                attrs: &f.attrs,
-                vis: None,
-                sig: &f.sig,
-                body,
-                kind: FnKind::TraitDefault,
-            }),
-            None => self
-                .sink
-                .facts
-                .fns
-                .push((f.sig.ident.to_string(), returns_future(&f.sig))),
+            Some(body) => {
+                self.walk_fn(FnNode { attrs: &f.attrs, vis: None, sig: &f.sig, body, kind: FnKind::TraitDefault })
+            }
+            None => self.sink.facts.fns.push((f.sig.ident.to_string(), returns_future(&f.sig))),
         }
     }
 
@@ -260,11 +225,9 @@ impl<'ast> Visit<'ast> for Walker<'_> {
     fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
         let offloaded = std::mem::take(&mut self.offload_closure);
         let exec = match (&c.asyncness, offloaded) {
-            (Some(kw), _) => Exec::Async(AsyncSite {
-                kind: AsyncKind::Closure,
-                start: kw.span,
-                end: c.inputs_end.span,
-            }),
+            (Some(kw), _) => {
+                Exec::Async(AsyncSite { kind: AsyncKind::Closure, start: kw.span, end: c.inputs_end.span })
+            }
             (None, true) => Exec::Offloaded,
             (None, false) => self.current_exec(),
         };
@@ -284,11 +247,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
 
     fn visit_expr_async(&mut self, a: &'ast syn::ExprAsync) {
         let end = a.capture.as_ref().map_or(a.async_token.span, |m| m.span);
-        let site = AsyncSite {
-            kind: AsyncKind::Block,
-            start: a.async_token.span,
-            end,
-        };
+        let site = AsyncSite { kind: AsyncKind::Block, start: a.async_token.span, end };
         self.with_exec(Exec::Async(site), |w| w.visit_block(&a.block));
     }
 
@@ -296,9 +255,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         self.dispatch(Node::Call(call));
         let executors = &Catalog::get().executors;
         let resolved = callee(&self.names, call);
-        let offload = resolved
-            .as_ref()
-            .is_some_and(|r| r.is_in(&executors.offload));
+        let offload = resolved.as_ref().is_some_and(|r| r.is_in(&executors.offload));
         if resolved.as_ref().is_some_and(|r| r.is_in(&executors.spawn)) {
             self.record_spawned(call.args.first());
         }
@@ -310,10 +267,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
 
     fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
         self.dispatch(Node::MethodCall(call));
-        let offload = Catalog::get()
-            .executors
-            .offload_methods
-            .contains(&call.method.to_string());
+        let offload = Catalog::get().executors.offload_methods.contains(&call.method.to_string());
         self.visit_expr(&call.receiver);
         for arg in &call.args {
             self.visit_arg(arg, offload);
@@ -343,6 +297,15 @@ impl<'ast> Visit<'ast> for Walker<'_> {
     }
 }
 
+/// `#[tokio::main]`, `#[tokio::test]`, `#[async_std::main]`, ...: the macro turns the `async fn`
+/// into a sync fn that runs a runtime, so calling it does not produce a future.
+fn is_entry_point(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|attr| {
+        let segments = &attr.path().segments;
+        segments.len() >= 2 && segments.last().is_some_and(|s| s.ident == "main" || s.ident == "test")
+    })
+}
+
 /// `async fn`, or a signature returning `impl Future`, `BoxFuture`, `Pin<Box<dyn Future>>`.
 pub fn returns_future(sig: &syn::Signature) -> bool {
     if sig.asyncness.is_some() {
@@ -355,10 +318,7 @@ pub fn returns_future(sig: &syn::Signature) -> bool {
 }
 
 fn is_future_type(ty: &Type) -> bool {
-    let bound_is_future = |bounds: &syn::punctuated::Punctuated<
-        syn::TypeParamBound,
-        syn::Token![+],
-    >| {
+    let bound_is_future = |bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>| {
         bounds.iter().any(|b| matches!(b, syn::TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| s.ident == "Future")))
     };
     match ty {
@@ -374,10 +334,9 @@ fn is_future_type(ty: &Type) -> bool {
             }
             let is_wrapper = last.ident == "Pin" || last.ident == "Box";
             match &last.arguments {
-                syn::PathArguments::AngleBracketed(args) if is_wrapper => args
-                    .args
-                    .iter()
-                    .any(|a| matches!(a, syn::GenericArgument::Type(t) if is_future_type(t))),
+                syn::PathArguments::AngleBracketed(args) if is_wrapper => {
+                    args.args.iter().any(|a| matches!(a, syn::GenericArgument::Type(t) if is_future_type(t)))
+                }
                 _ => false,
             }
         }
@@ -394,8 +353,7 @@ fn spawned_fn_name(arg: &Expr) -> Option<String> {
             _ => None,
         },
         Expr::MethodCall(m) => spawned_fn_name(&m.receiver).or_else(|| {
-            matches!(peel(&m.receiver), Expr::Path(p) if p.path.is_ident("self"))
-                .then(|| m.method.to_string())
+            matches!(peel(&m.receiver), Expr::Path(p) if p.path.is_ident("self")).then(|| m.method.to_string())
         }),
         Expr::Await(a) => spawned_fn_name(&a.base),
         Expr::Async(a) => match a.block.stmts.as_slice() {

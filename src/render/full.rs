@@ -29,27 +29,15 @@ fn to_codespan(d: &Diagnostic, source_len: usize) -> Cs<()> {
     };
     let clamp = |r: &std::ops::Range<usize>| r.start.min(source_len)..r.end.min(source_len);
     let mut labels = vec![Label::primary((), clamp(&d.range)).with_message(&d.label)];
-    labels.extend(
-        d.secondary
-            .iter()
-            .map(|l| Label::secondary((), clamp(&l.range)).with_message(&l.message)),
-    );
+    labels.extend(d.secondary.iter().map(|l| Label::secondary((), clamp(&l.range)).with_message(&l.message)));
     let mut notes = Vec::new();
     if let Some(help) = &d.help {
         notes.push(format!("help: {help}"));
     }
     if let Some(fix) = &d.fix {
-        notes.push(format!(
-            "fix ({}): {}",
-            fix.applicability.as_str(),
-            fix.message
-        ));
+        notes.push(format!("fix ({}): {}", fix.applicability.as_str(), fix.message));
     }
-    Cs::new(severity)
-        .with_code(d.rule)
-        .with_message(&d.message)
-        .with_labels(labels)
-        .with_notes(notes)
+    Cs::new(severity).with_code(d.rule).with_message(&d.message).with_labels(labels).with_notes(notes)
 }
 
 fn to_io(err: codespan_reporting::files::Error) -> io::Error {
@@ -61,14 +49,7 @@ fn to_io(err: codespan_reporting::files::Error) -> io::Error {
 
 /// `Found 3 findings (2 errors, 1 warning) in 12 files in 0.04s.`
 pub fn summary(report: &Report, seconds: f64, out: &mut dyn Write) -> io::Result<()> {
-    let count = |s: Severity| {
-        report
-            .files
-            .iter()
-            .flat_map(|f| &f.diagnostics)
-            .filter(|d| d.severity == s)
-            .count()
-    };
+    let count = |s: Severity| report.files.iter().flat_map(|f| &f.diagnostics).filter(|d| d.severity == s).count();
     let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
     let files = plural(report.files_analysed, "file");
     if errors + warnings == 0 {

@@ -14,11 +14,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     for file in &report.files {
         let index = LineIndex::new(&file.source);
         let path = file.path.display().to_string();
-        diagnostics.extend(
-            file.diagnostics
-                .iter()
-                .map(|d| diagnostic(d, &path, &index)),
-        );
+        diagnostics.extend(file.diagnostics.iter().map(|d| diagnostic(d, &path, &index)));
     }
     let value = json!({
         "version": SCHEMA_VERSION,

@@ -69,11 +69,7 @@ impl Rule {
 
     /// The doc comment as written, without the one space `///` leaves before each line.
     pub fn doc(&self) -> String {
-        let lines: Vec<&str> = self
-            .doc
-            .lines()
-            .map(|l| l.strip_prefix(' ').unwrap_or(l))
-            .collect();
+        let lines: Vec<&str> = self.doc.lines().map(|l| l.strip_prefix(' ').unwrap_or(l)).collect();
         lines.join("\n").trim().to_string()
     }
 }

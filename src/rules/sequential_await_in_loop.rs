@@ -39,8 +39,10 @@ declare_rule! {
     /// ## Known problems
     /// Not flagged: loops that `break` or `return`, awaits whose order matters by their name
     /// (`send`, `write*`, `flush`, `recv`, `next`, `tick`, `sleep`, `lock`, `acquire`, `read*`),
-    /// awaited calls that take a `&mut` borrow or read a variable the loop writes. A call on a
-    /// receiver that needs `&mut self` cannot be told from one that does not, and is flagged.
+    /// awaited calls that take a `&mut` borrow or read a variable the loop writes, and method calls
+    /// on a `mut` binding or through `&mut self` (such calls usually need exclusive access, as a
+    /// database connection does). Without types, a method that needs `&mut self` on a receiver
+    /// not declared `mut` (a `&mut` parameter, a field) cannot be told apart, and is flagged.
     id: "sequential-await-in-loop",
     category: Perf,
     fix: Never,
@@ -85,7 +87,7 @@ fn check_loop(cx: &mut Context<'_>, header: Range<usize>, pat: &Pat, body: &Bloc
     for awaited in &own.awaits {
         let base = peel(&awaited.base);
         let Some(name) = called_name(base) else { continue };
-        if cx.catalog().is_order_dependent(&name) || takes_mut_borrow(base) {
+        if cx.catalog().is_order_dependent(&name) || takes_mut_borrow(base) || on_mutable_receiver(cx, base) {
             return;
         }
         if written.iter().any(|w| expr_mentions(base, w)) {
@@ -113,6 +115,25 @@ fn called_name(expr: &Expr) -> Option<String> {
         },
         Expr::MethodCall(m) => Some(m.method.to_string()),
         _ => None,
+    }
+}
+
+/// `conn.query(x).await` with `let mut conn` or in a `&mut self` method: the call most likely
+/// needs `&mut` access, so the calls could not run at the same time anyway.
+fn on_mutable_receiver(cx: &Context<'_>, expr: &Expr) -> bool {
+    let Expr::MethodCall(call) = expr else { return false };
+    let mut receiver = peel(&call.receiver);
+    loop {
+        match receiver {
+            Expr::Field(f) => receiver = peel(&f.base),
+            Expr::MethodCall(m) => receiver = peel(&m.receiver),
+            Expr::Unary(u) => receiver = peel(&u.expr),
+            Expr::Path(p) => {
+                let Some(ident) = p.path.get_ident() else { return false };
+                return cx.names().binding(&ident.to_string()).is_some_and(|b| b.mutable);
+            }
+            _ => return false,
+        }
     }
 }
 

@@ -92,7 +92,7 @@ fn receiver_type(cx: &Context<'_>, receiver: &Expr) -> Option<Resolved> {
     match peel(receiver) {
         Expr::Path(p) => {
             let name = p.path.get_ident()?.to_string();
-            cx.names().bindings().find(|b| b.name == name)?.ty.clone().filter(|t| t.is_external())
+            cx.names().binding(&name)?.ty.clone().filter(|t| t.is_external())
         }
         Expr::Call(call) => {
             let mut path = cx.callee(call)?;

@@ -43,7 +43,9 @@ declare_rule! {
     /// ## Known problems
     /// Calls are matched by name against the crate's own `async fn`s and async methods: a name that
     /// is also declared as a sync fn anywhere in the crate is never flagged, and futures returned
-    /// by other crates' functions are not tracked.
+    /// by other crates' functions are not tracked. Without types, a method call is only checked on
+    /// `self` (`self.flush();`), since `tx.send(..)` may be a sync method of another crate's type.
+    /// `#[allow(clippy::let_underscore_future)]` on a `let` is respected.
     id: "unawaited-future",
     category: Correctness,
     fix: Sometimes,
@@ -56,7 +58,7 @@ fn check(node: Node<'_>, cx: &mut Context<'_>) {
         Stmt::Expr(expr, Some(_)) => check_dropped(cx, expr, cx.range(expr), None),
         Stmt::Local(local) => {
             let Some(init) = &local.init else { return };
-            if init.diverge.is_some() {
+            if init.diverge.is_some() || allows_dropped_future(&local.attrs) {
                 return;
             }
             let unused = match &local.pat {
@@ -66,7 +68,8 @@ fn check(node: Node<'_>, cx: &mut Context<'_>) {
                 }
                 _ => return,
             };
-            check_dropped(cx, &init.expr, cx.range(local), unused);
+            let range = cx.range(&local.let_token).start..cx.range(&local.semi_token).end;
+            check_dropped(cx, &init.expr, range, unused);
         }
         _ => {}
     }
@@ -89,6 +92,11 @@ fn check_dropped(cx: &mut Context<'_>, expr: &Expr, range: std::ops::Range<usize
             if let Some(map) = async_closure_in_chain(expr) {
                 let message = format!("the futures created by this `.{}` closure are never awaited", map.method);
                 return report(cx, range, message, binding, None, None);
+            }
+            // Without types, only `self.method()` is known to call one of the crate's methods:
+            // `tx.send(..)` may well be a sync method of another crate's type.
+            if !matches!(peel(&call.receiver), Expr::Path(p) if p.path.is_ident("self")) {
+                return;
             }
             let name = call.method.to_string();
             (format!("the future returned by `.{name}()` is never awaited"), Some(Condition::CalleeIsAsync(name)))
@@ -123,6 +131,13 @@ fn report(
     if let Some(condition) = condition {
         report.when(condition);
     }
+}
+
+/// `#[allow(clippy::let_underscore_future)] let _ = ..` says the drop is on purpose.
+fn allows_dropped_future(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|attr| {
+        attr.path().is_ident("allow") && attr.meta.require_list().is_ok_and(|l| l.tokens.to_string().contains("let_underscore_future"))
+    })
 }
 
 /// `xs.iter().map(|x| async { .. })...` or `.for_each(|x| async { .. })` anywhere in the
