@@ -162,7 +162,15 @@ fn analyse_unguarded(text: &str, rules: &[&'static Rule]) -> Analysis {
             // syn reports a premature end of input at no position: point at the end instead.
             let at_end = span == (0..0) && err.to_string().starts_with("unexpected end of input");
             let start = if at_end { text.len() } else { (span.start + base).min(text.len()) };
-            let diagnostic = engine_diagnostic("parse-error", start..start, format!("cannot parse this file: {err}"));
+            // proc-macro2's lexer says only "cannot parse string into token stream".
+            let reason = if err.to_string() == "cannot parse string into token stream" {
+                "an unclosed delimiter or a character that is not a Rust token".to_string()
+            } else {
+                err.to_string()
+            };
+            let mut diagnostic =
+                engine_diagnostic("parse-error", start..start, format!("cannot parse this file: {reason}"));
+            diagnostic.label = "the parser stopped here".into();
             return (vec![diagnostic], Vec::new(), FileFacts::default());
         }
     };

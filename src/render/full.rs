@@ -28,8 +28,12 @@ fn to_codespan(d: &Diagnostic, source_len: usize) -> Cs<()> {
         Severity::Warning => CsSeverity::Warning,
     };
     let clamp = |r: &std::ops::Range<usize>| r.start.min(source_len)..r.end.min(source_len);
-    let mut labels = vec![Label::primary((), clamp(&d.range)).with_message(&d.label)];
-    labels.extend(d.secondary.iter().map(|l| Label::secondary((), clamp(&l.range)).with_message(&l.message)));
+    // A file that could not be read has no source to point into.
+    let mut labels = Vec::new();
+    if source_len > 0 {
+        labels.push(Label::primary((), clamp(&d.range)).with_message(&d.label));
+        labels.extend(d.secondary.iter().map(|l| Label::secondary((), clamp(&l.range)).with_message(&l.message)));
+    }
     let mut notes = Vec::new();
     if let Some(help) = &d.help {
         notes.push(format!("help: {help}"));
