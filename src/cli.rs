@@ -62,7 +62,7 @@ struct CheckArgs {
 enum Format {
     /// rustc-style diagnostics with source snippets, then a summary line on stderr
     Full,
-    /// One JSON document (schema: docs/json-schema.md)
+    /// One JSON document (schema: README.md, "JSON output")
     Json,
 }
 

@@ -1,4 +1,4 @@
-//! `--format json`: one object, schema documented in `docs/json-schema.md` (version 1).
+//! `--format json`: one object, schema documented in README.md ("JSON output", version 1).
 
 use std::io::{self, Write};
 

@@ -59,12 +59,14 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// The first paragraph of "What it does", on one line.
+    /// The first sentence of "What it does" (up to a `.` or `:`), on one line.
     pub fn summary(&self) -> String {
         let doc = self.doc();
         let body = doc.split("## What it does").nth(1).unwrap_or(&doc);
         let paragraph = body.trim_start().split("\n\n").next().unwrap_or("");
-        paragraph.split_whitespace().collect::<Vec<_>>().join(" ")
+        let line = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
+        let end = [". ", ": "].iter().filter_map(|stop| line.find(stop)).min().unwrap_or(line.len());
+        line[..end].trim_end_matches('.').to_string()
     }
 
     /// The doc comment as written, without the one space `///` leaves before each line.
