@@ -180,16 +180,29 @@ fn analyse_unguarded(text: &str, rules: &[&'static Rule]) -> Analysis {
     (sink.diagnostics, sink.deferred, sink.facts)
 }
 
-/// Bytes the parser must not see: a UTF-8 byte order mark and a `#!` line (but not `#![attr]`).
+/// Bytes the parser must not see: a UTF-8 byte order mark, a `#!` line (but not `#![attr]`) and
+/// a cargo-script `---` frontmatter block.
 fn parser_offset(text: &str) -> usize {
-    let bom = if text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
-    let rest = &text[bom..];
-    if let Some(after) = rest.strip_prefix("#!") {
+    let mut offset = if text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
+    if let Some(after) = text[offset..].strip_prefix("#!") {
         if !after.trim_start().starts_with('[') {
-            return bom + rest.find('\n').unwrap_or(rest.len());
+            offset += text[offset..].find('\n').unwrap_or(text.len() - offset);
         }
     }
-    bom
+    let rest = &text[offset..];
+    let body = rest.trim_start_matches(['\n', '\r', ' ', '\t']);
+    if body.starts_with("---") {
+        let opened = offset + (rest.len() - body.len());
+        let mut line_start = opened + body.find('\n').map_or(body.len(), |i| i + 1);
+        while line_start < text.len() {
+            let line_end = text[line_start..].find('\n').map_or(text.len(), |i| line_start + i + 1);
+            if text[line_start..line_end].starts_with("---") {
+                return line_end;
+            }
+            line_start = line_end;
+        }
+    }
+    offset
 }
 
 fn engine_diagnostic(rule: &'static str, range: std::ops::Range<usize>, message: String) -> Diagnostic {
@@ -200,4 +213,20 @@ fn engine_diagnostic(rule: &'static str, range: std::ops::Range<usize>, message:
         _ => "this is a bug in async-lint, not in your code".into(),
     });
     diagnostic
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parser_offset;
+
+    #[test]
+    fn skips_bom_shebang_and_frontmatter_but_not_inner_attributes() {
+        assert_eq!(parser_offset("fn main() {}"), 0);
+        assert_eq!(parser_offset("\u{feff}fn main() {}"), 3);
+        assert_eq!(parser_offset("#!/usr/bin/env run\nfn main() {}"), 18);
+        assert_eq!(parser_offset("#![allow(unused)]\nfn main() {}"), 0);
+        let script = "#!/usr/bin/env cargo\n---cargo\n[dependencies]\n---\nfn main() {}";
+        assert_eq!(&script[parser_offset(script)..], "fn main() {}");
+        assert_eq!(parser_offset("---\nunclosed"), 0);
+    }
 }
