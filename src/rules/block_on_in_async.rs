@@ -49,26 +49,32 @@ fn check(node: Node<'_>, cx: &mut Context<'_>) {
     if !cx.in_async() {
         return;
     }
-    let (name, future, call_range) = match node {
+    // Ranges leave out outer attributes (`#[cfg(..)] block_on(f);`), which the fix must keep. A
+    // method call is reported from its name on, so that in a chain split over lines the finding
+    // is on the `.block_on(..)` line; its fix still replaces the whole call.
+    let (name, future, call_range, primary) = match node {
         Node::Call(call) => {
             let Some(path) = cx.callee(call) else { return };
             if !path.is_in(&cx.catalog().executors.block_on) {
                 return;
             }
-            (path.joined(), call.args.first(), cx.range(call))
+            let range = cx.range(&call.func).start..cx.range(call).end;
+            (path.joined(), call.args.first(), range.clone(), range)
         }
         Node::MethodCall(call) => {
             if !cx.catalog().executors.block_on_methods.contains(&call.method.to_string()) || call.args.len() != 1 {
                 return;
             }
-            (format!(".{}", call.method), call.args.first(), cx.range(call))
+            let range = cx.range(&call.receiver).start..cx.range(call).end;
+            let primary = cx.range(&call.method).start..range.end;
+            (format!(".{}", call.method), call.args.first(), range, primary)
         }
         _ => return,
     };
     let async_label = cx.async_label();
     let await_fix = future.map(|f| format!("{}.await", awaitable_text(cx, f)));
     let mut report = cx
-        .report(call_range.clone(), format!("`{name}` called inside async code"))
+        .report(primary, format!("`{name}` called inside async code"))
         .label("blocks the executor thread until the future completes")
         .help("await the future instead of blocking on it");
     if let Some((range, what)) = async_label {
