@@ -36,9 +36,14 @@ declare_rule! {
     /// it, and can change whether the enclosing future is `Send`.
     ///
     /// ## Known problems
-    /// Functions are matched by resolved path and `.block_on(..)` methods by name, not by type. A
-    /// closure passed to `spawn_blocking`, `block_in_place` or `std::thread::spawn` is not async
-    /// context and is not checked.
+    /// Functions are matched by resolved path and `.block_on(..)` methods by name, not by type, so
+    /// a method of the crate's own that is named `block_on` is reported too. A closure written
+    /// directly as the argument of `spawn_blocking`, `block_in_place`, `std::thread::spawn`,
+    /// `smol::unblock` or of any `.spawn(..)` / `.spawn_blocking(..)` method is not async context
+    /// and is not checked; a closure first bound to a variable and then handed over is still
+    /// checked, and the crate's own thread-spawning wrappers are not known to offload. Code inside
+    /// macros other than `select!`, `join!`, `vec!`, the format family and `assert*!` is not
+    /// checked.
     id: "block-on-in-async",
     category: Correctness,
     fix: Sometimes,
