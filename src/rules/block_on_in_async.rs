@@ -37,11 +37,11 @@ declare_rule! {
     ///
     /// ## Known problems
     /// Functions are matched by resolved path and `.block_on(..)` methods by name, not by type, so
-    /// a method of the crate's own that is named `block_on` is reported too. A closure written
-    /// directly as the argument of `spawn_blocking`, `block_in_place`, `std::thread::spawn`,
-    /// `smol::unblock` or of any `.spawn(..)` / `.spawn_blocking(..)` method is not async context
-    /// and is not checked; a closure first bound to a variable and then handed over is still
-    /// checked, and the crate's own thread-spawning wrappers are not known to offload. Code inside
+    /// a method of the crate's own that is named `block_on` is reported too. A closure passed to
+    /// `spawn_blocking`, `block_in_place`, `std::thread::spawn`, `smol::unblock` or to any
+    /// `.spawn(..)` / `.spawn_blocking(..)` method, directly or as the value of a block argument,
+    /// is not async context and is not checked; a closure first bound to a variable and then
+    /// handed over is still checked, and the crate's own thread-spawning wrappers are not known to offload. Code inside
     /// macros other than `select!`, `join!`, `vec!`, the format family and `assert*!` is not
     /// checked.
     id: "block-on-in-async",
@@ -67,12 +67,14 @@ fn check(node: Node<'_>, cx: &mut Context<'_>) {
             (path.joined(), call.args.first(), range.clone(), range)
         }
         Node::MethodCall(call) => {
-            if !cx.catalog().executors.block_on_methods.contains(&call.method.to_string()) || call.args.len() != 1 {
+            if !cx.catalog().executors.block_on_methods.contains(&call.method.to_string()) {
                 return;
             }
             let range = cx.range(&call.receiver).start..cx.range(call).end;
             let primary = cx.range(&call.method).start..range.end;
-            (format!(".{}", call.method), call.args.first(), range, primary)
+            // `LocalSet::block_on(&rt, f)` blocks too, but `f.await` would not run it on the set.
+            let future = if call.args.len() == 1 { call.args.first() } else { None };
+            (format!(".{}", call.method), future, range, primary)
         }
         _ => return,
     };
