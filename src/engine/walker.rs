@@ -17,8 +17,8 @@ pub struct Walker<'a> {
     names: Names,
     exec: Vec<Exec>,
     impl_kind: Vec<FnKind>,
-    /// Set just before visiting a closure passed to an offload function.
-    offload_closure: bool,
+    /// The closure passed to an offload function whose arguments are being visited, if any.
+    offload_closure: Option<*const syn::ExprClosure>,
     pub sink: Sink,
 }
 
@@ -30,7 +30,7 @@ impl<'a> Walker<'a> {
             names: Names::default(),
             exec: vec![Exec::Sync],
             impl_kind: Vec::new(),
-            offload_closure: false,
+            offload_closure: None,
             sink: Sink::default(),
         }
     }
@@ -133,9 +133,10 @@ impl<'a> Walker<'a> {
     }
 
     fn visit_arg(&mut self, arg: &Expr, offload: bool) {
-        self.offload_closure = offload && matches!(arg, Expr::Closure(c) if c.asyncness.is_none());
+        let outer = self.offload_closure.take();
+        self.offload_closure = offload.then(|| offloaded_closure(arg)).flatten().map(|c| c as *const _);
         self.visit_expr(arg);
-        self.offload_closure = false;
+        self.offload_closure = outer;
     }
 
     fn record_spawned(&mut self, arg: Option<&Expr>) {
@@ -223,7 +224,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
     }
 
     fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
-        let offloaded = std::mem::take(&mut self.offload_closure);
+        let offloaded = self.offload_closure.is_some_and(|o| std::ptr::eq(o, c));
         let exec = match (&c.asyncness, offloaded) {
             (Some(kw), _) => {
                 Exec::Async(AsyncSite { kind: AsyncKind::Closure, start: kw.span, end: c.inputs_end.span })
@@ -294,6 +295,19 @@ impl<'ast> Visit<'ast> for Walker<'_> {
                 self.visit_expr(expr);
             }
         }
+    }
+}
+
+/// The plain closure an offload function runs: the argument itself (`spawn_blocking(|| ..)`) or the
+/// value of a block argument (`spawn_blocking({ let rt = rt.clone(); move || .. })`).
+fn offloaded_closure(arg: &Expr) -> Option<&syn::ExprClosure> {
+    match peel(arg) {
+        Expr::Closure(c) if c.asyncness.is_none() => Some(c),
+        Expr::Block(b) => match b.block.stmts.last() {
+            Some(Stmt::Expr(tail, None)) => offloaded_closure(tail),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

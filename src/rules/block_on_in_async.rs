@@ -36,9 +36,14 @@ declare_rule! {
     /// it, and can change whether the enclosing future is `Send`.
     ///
     /// ## Known problems
-    /// Functions are matched by resolved path and `.block_on(..)` methods by name, not by type. A
-    /// closure passed to `spawn_blocking`, `block_in_place` or `std::thread::spawn` is not async
-    /// context and is not checked.
+    /// Functions are matched by resolved path and `.block_on(..)` methods by name, not by type, so
+    /// a method of the crate's own that is named `block_on` is reported too. A closure passed to
+    /// `spawn_blocking`, `block_in_place`, `std::thread::spawn`, `smol::unblock` or to any
+    /// `.spawn(..)` / `.spawn_blocking(..)` method, directly or as the value of a block argument,
+    /// is not async context and is not checked; a closure first bound to a variable and then
+    /// handed over is still checked, and the crate's own thread-spawning wrappers are not known to offload. Code inside
+    /// macros other than `select!`, `join!`, `vec!`, the format family and `assert*!` is not
+    /// checked.
     id: "block-on-in-async",
     category: Correctness,
     fix: Sometimes,
@@ -49,26 +54,34 @@ fn check(node: Node<'_>, cx: &mut Context<'_>) {
     if !cx.in_async() {
         return;
     }
-    let (name, future, call_range) = match node {
+    // Ranges leave out outer attributes (`#[cfg(..)] block_on(f);`), which the fix must keep. A
+    // method call is reported from its name on, so that in a chain split over lines the finding
+    // is on the `.block_on(..)` line; its fix still replaces the whole call.
+    let (name, future, call_range, primary) = match node {
         Node::Call(call) => {
             let Some(path) = cx.callee(call) else { return };
             if !path.is_in(&cx.catalog().executors.block_on) {
                 return;
             }
-            (path.joined(), call.args.first(), cx.range(call))
+            let range = cx.range(&call.func).start..cx.range(call).end;
+            (path.joined(), call.args.first(), range.clone(), range)
         }
         Node::MethodCall(call) => {
-            if !cx.catalog().executors.block_on_methods.contains(&call.method.to_string()) || call.args.len() != 1 {
+            if !cx.catalog().executors.block_on_methods.contains(&call.method.to_string()) {
                 return;
             }
-            (format!(".{}", call.method), call.args.first(), cx.range(call))
+            let range = cx.range(&call.receiver).start..cx.range(call).end;
+            let primary = cx.range(&call.method).start..range.end;
+            // `LocalSet::block_on(&rt, f)` blocks too, but `f.await` would not run it on the set.
+            let future = if call.args.len() == 1 { call.args.first() } else { None };
+            (format!(".{}", call.method), future, range, primary)
         }
         _ => return,
     };
     let async_label = cx.async_label();
     let await_fix = future.map(|f| format!("{}.await", awaitable_text(cx, f)));
     let mut report = cx
-        .report(call_range.clone(), format!("`{name}` called inside async code"))
+        .report(primary, format!("`{name}` called inside async code"))
         .label("blocks the executor thread until the future completes")
         .help("await the future instead of blocking on it");
     if let Some((range, what)) = async_label {
