@@ -74,7 +74,7 @@ impl<'a> Walker<'a> {
                         }
                     }
                     FnArg::Receiver(r) => {
-                        let mutable = r.mutability.is_some();
+                        let mutable = r.mutability.is_some() || receiver_is_mut_ref(r);
                         w.names.bind(Binding { name: "self".into(), ty: None, mutable });
                     }
                 }
@@ -308,6 +308,15 @@ fn offloaded_closure(arg: &Expr) -> Option<&syn::ExprClosure> {
             _ => None,
         },
         _ => None,
+    }
+}
+
+/// `&mut self` or `self: &mut Self` (syn keeps `mutability` for the `mut self` binding only).
+fn receiver_is_mut_ref(r: &syn::Receiver) -> bool {
+    match &r.kind {
+        syn::ReceiverKind::Reference(_, _, mutability) => mutability.is_some(),
+        syn::ReceiverKind::Typed(_, ty) => matches!(&**ty, Type::Reference(t) if t.mutability.is_some()),
+        _ => false,
     }
 }
 
