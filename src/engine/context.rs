@@ -95,6 +95,7 @@ pub struct Context<'w> {
     pub(super) source: &'w SourceText<'w>,
     pub(super) names: &'w Names,
     pub(super) exec: &'w [Exec],
+    pub(super) allowed: &'w [String],
     pub(super) sink: &'w mut Sink,
 }
 
@@ -120,6 +121,12 @@ impl<'w> Context<'w> {
             AsyncKind::Closure => "this closure is async",
         };
         Some((range, what))
+    }
+
+    /// Is `lint` (`unused_must_use`, `clippy::let_underscore_future`) named in an `#[allow(..)]`
+    /// or `#[expect(..)]` on an enclosing fn, impl, trait, module or the file?
+    pub fn lint_allowed(&self, lint: &str) -> bool {
+        self.allowed.iter().any(|l| l == lint)
     }
 
     pub fn names(&self) -> &Names {

@@ -17,6 +17,8 @@ pub struct Walker<'a> {
     names: Names,
     exec: Vec<Exec>,
     impl_kind: Vec<FnKind>,
+    /// Lints named in `#[allow(..)]` / `#[expect(..)]` on the enclosing items, innermost last.
+    allowed: Vec<String>,
     /// The closure passed to an offload function whose arguments are being visited, if any.
     offload_closure: Option<*const syn::ExprClosure>,
     pub sink: Sink,
@@ -30,6 +32,7 @@ impl<'a> Walker<'a> {
             names: Names::default(),
             exec: vec![Exec::Sync],
             impl_kind: Vec::new(),
+            allowed: Vec::new(),
             offload_closure: None,
             sink: Sink::default(),
         }
@@ -37,8 +40,14 @@ impl<'a> Walker<'a> {
 
     fn dispatch(&mut self, node: Node<'_>) {
         for &rule in self.rules {
-            let mut cx =
-                Context { rule, source: self.source, names: &self.names, exec: &self.exec, sink: &mut self.sink };
+            let mut cx = Context {
+                rule,
+                source: self.source,
+                names: &self.names,
+                exec: &self.exec,
+                allowed: &self.allowed,
+                sink: &mut self.sink,
+            };
             (rule.check)(node, &mut cx);
         }
     }
@@ -48,6 +57,14 @@ impl<'a> Walker<'a> {
         self.exec.push(exec);
         f(self);
         self.exec.pop();
+    }
+
+    /// Runs `f` with the lints an item's `#[allow(..)]` / `#[expect(..)]` attributes name allowed.
+    fn with_allowed(&mut self, attrs: &[syn::Attribute], f: impl FnOnce(&mut Self)) {
+        let depth = self.allowed.len();
+        self.allowed.extend(allowed_lints(attrs));
+        f(self);
+        self.allowed.truncate(depth);
     }
 
     fn current_exec(&self) -> Exec {
@@ -149,41 +166,48 @@ impl<'a> Walker<'a> {
 impl<'ast> Visit<'ast> for Walker<'_> {
     fn visit_file(&mut self, file: &'ast syn::File) {
         self.names.push_items(&file.items);
-        visit::visit_file(self, file);
+        self.with_allowed(&file.attrs, |w| visit::visit_file(w, file));
         self.names.pop();
     }
 
     fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
         let Some((_, items)) = &m.content else { return };
         self.names.push_items(items);
-        self.with_exec(Exec::Sync, |w| items.iter().for_each(|item| w.visit_item(item)));
+        self.with_allowed(&m.attrs, |w| w.with_exec(Exec::Sync, |w| items.iter().for_each(|item| w.visit_item(item))));
         self.names.pop();
     }
 
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
-        self.walk_fn(FnNode { attrs: &f.attrs, vis: Some(&f.vis), sig: &f.sig, body: &f.block, kind: FnKind::Free });
+        let node = FnNode { attrs: &f.attrs, vis: Some(&f.vis), sig: &f.sig, body: &f.block, kind: FnKind::Free };
+        self.with_allowed(&f.attrs, |w| w.walk_fn(node));
     }
 
     fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
         let kind = if i.trait_.is_some() { FnKind::TraitImpl } else { FnKind::Inherent };
         self.impl_kind.push(kind);
-        self.with_exec(Exec::Sync, |w| i.items.iter().for_each(|item| w.visit_impl_item(item)));
+        self.with_allowed(&i.attrs, |w| {
+            w.with_exec(Exec::Sync, |w| i.items.iter().for_each(|item| w.visit_impl_item(item)))
+        });
         self.impl_kind.pop();
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
         let kind = self.impl_kind.last().copied().unwrap_or(FnKind::Inherent);
-        self.walk_fn(FnNode { attrs: &f.attrs, vis: Some(&f.vis), sig: &f.sig, body: &f.block, kind });
+        let node = FnNode { attrs: &f.attrs, vis: Some(&f.vis), sig: &f.sig, body: &f.block, kind };
+        self.with_allowed(&f.attrs, |w| w.walk_fn(node));
     }
 
     fn visit_item_trait(&mut self, t: &'ast syn::ItemTrait) {
-        self.with_exec(Exec::Sync, |w| t.items.iter().for_each(|item| w.visit_trait_item(item)));
+        self.with_allowed(&t.attrs, |w| {
+            w.with_exec(Exec::Sync, |w| t.items.iter().for_each(|item| w.visit_trait_item(item)))
+        });
     }
 
     fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
         match &f.default {
             Some(body) => {
-                self.walk_fn(FnNode { attrs: &f.attrs, vis: None, sig: &f.sig, body, kind: FnKind::TraitDefault })
+                let node = FnNode { attrs: &f.attrs, vis: None, sig: &f.sig, body, kind: FnKind::TraitDefault };
+                self.with_allowed(&f.attrs, |w| w.walk_fn(node))
             }
             None => self.sink.facts.fns.push((f.sig.ident.to_string(), returns_future(&f.sig))),
         }
@@ -318,6 +342,23 @@ fn receiver_is_mut_ref(r: &syn::Receiver) -> bool {
         syn::ReceiverKind::Typed(_, ty) => matches!(&**ty, Type::Reference(t) if t.mutability.is_some()),
         _ => false,
     }
+}
+
+/// The lints named by `#[allow(..)]` and `#[expect(..)]` (`unused_must_use`,
+/// `clippy::let_underscore_future`).
+fn allowed_lints(attrs: &[syn::Attribute]) -> Vec<String> {
+    let mut lints = Vec::new();
+    for attr in attrs {
+        if !(attr.path().is_ident("allow") || attr.path().is_ident("expect")) {
+            continue;
+        }
+        let paths = attr.parse_args_with(syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated);
+        for path in paths.into_iter().flatten() {
+            let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+            lints.push(segments.join("::"));
+        }
+    }
+    lints
 }
 
 /// `#[tokio::main]`, `#[tokio::test]`, `#[async_std::main]`, ...: the macro turns the `async fn`
