@@ -140,8 +140,10 @@ fn allows_dropped_future(attrs: &[syn::Attribute]) -> bool {
     })
 }
 
-/// `xs.iter().map(|x| async { .. })...` or `.for_each(|x| async { .. })` anywhere in the
-/// receiver chain of a method call whose result is dropped.
+/// `xs.iter().map(|x| async { .. })...` or `.for_each(|x| async { .. })` in the receiver chain of
+/// a method call whose result is dropped. A later adapter that takes a closure or a fn
+/// (`.for_each(|f| handles.push(tokio::spawn(f)))`, `.map(tokio::spawn)`) is handed the futures,
+/// so it may await, spawn or keep them: the chain is then not reported.
 fn async_closure_in_chain(expr: &Expr) -> Option<&syn::ExprMethodCall> {
     let mut expr = peel(expr);
     while let Expr::MethodCall(call) = expr {
@@ -149,6 +151,9 @@ fn async_closure_in_chain(expr: &Expr) -> Option<&syn::ExprMethodCall> {
             && call.args.first().is_some_and(returns_async_block);
         if creates_futures {
             return Some(call);
+        }
+        if call.args.iter().any(|arg| matches!(peel(arg), Expr::Closure(_) | Expr::Path(_))) {
+            return None;
         }
         expr = peel(&call.receiver);
     }
