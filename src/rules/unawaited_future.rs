@@ -45,7 +45,9 @@ declare_rule! {
     /// is also declared as a sync fn anywhere in the crate is never flagged, and futures returned
     /// by other crates' functions are not tracked. Without types, a method call is only checked on
     /// `self` (`self.flush();`), since `tx.send(..)` may be a sync method of another crate's type.
-    /// `#[allow(clippy::let_underscore_future)]` on a `let` is respected.
+    /// `#[allow(clippy::let_underscore_future)]` on a `let` or on an enclosing fn, impl, trait or
+    /// module is respected for `let` bindings, and `#[allow(unused_must_use)]` (rustc's lint for
+    /// the statement form) for statements.
     id: "unawaited-future",
     category: Correctness,
     fix: Sometimes,
@@ -55,10 +57,12 @@ declare_rule! {
 fn check(node: Node<'_>, cx: &mut Context<'_>) {
     let Node::Stmt { block, index } = node else { return };
     match &block.stmts[index] {
+        // rustc's own lint for a dropped future statement.
+        Stmt::Expr(_, Some(_)) if cx.lint_allowed("unused_must_use") => {}
         Stmt::Expr(expr, Some(_)) => check_dropped(cx, expr, cx.range(expr), None),
         Stmt::Local(local) => {
             let Some(init) = &local.init else { return };
-            if init.diverge.is_some() || allows_dropped_future(&local.attrs) {
+            if init.diverge.is_some() || allows_dropped_future(&local.attrs) || cx.lint_allowed(LET_UNDERSCORE_FUTURE) {
                 return;
             }
             let unused = match &local.pat {
@@ -133,7 +137,10 @@ fn report(
     }
 }
 
-/// `#[allow(clippy::let_underscore_future)] let _ = ..` says the drop is on purpose.
+const LET_UNDERSCORE_FUTURE: &str = "clippy::let_underscore_future";
+
+/// `#[allow(clippy::let_underscore_future)] let _ = ..` says the drop is on purpose (so does the
+/// same attribute on an enclosing fn, impl or module: see `Context::lint_allowed`).
 fn allows_dropped_future(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().any(|attr| {
         attr.path().is_ident("allow") && attr.meta.require_list().is_ok_and(|l| l.tokens.to_string().contains("let_underscore_future"))
