@@ -66,6 +66,8 @@ pub struct AsyncSite {
     /// From the `async` keyword to the fn name / closure bars, for a label.
     pub start: Span,
     pub end: Span,
+    /// False inside a plain closure within the async code: `.await` is not allowed there.
+    pub can_await: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,6 +104,11 @@ pub struct Context<'w> {
 impl<'w> Context<'w> {
     pub fn in_async(&self) -> bool {
         self.async_site().is_some()
+    }
+
+    /// May the code here use `.await`? Not in a plain closure inside async code.
+    pub fn can_await(&self) -> bool {
+        self.async_site().is_some_and(|site| site.can_await)
     }
 
     pub fn async_site(&self) -> Option<&AsyncSite> {

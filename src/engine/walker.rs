@@ -75,7 +75,12 @@ impl<'a> Walker<'a> {
         let returns = returns_future(node.sig) && !is_entry_point(node.attrs);
         self.sink.facts.fns.push((node.sig.ident.to_string(), returns));
         let exec = match &node.sig.asyncness {
-            Some(kw) => Exec::Async(AsyncSite { kind: AsyncKind::Fn, start: kw.span, end: node.sig.ident.span() }),
+            Some(kw) => Exec::Async(AsyncSite {
+                kind: AsyncKind::Fn,
+                start: kw.span,
+                end: node.sig.ident.span(),
+                can_await: true,
+            }),
             None => Exec::Sync,
         };
         self.with_exec(exec, |w| {
@@ -251,10 +256,14 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         let offloaded = self.offload_closure.is_some_and(|o| std::ptr::eq(o, c));
         let exec = match (&c.asyncness, offloaded) {
             (Some(kw), _) => {
-                Exec::Async(AsyncSite { kind: AsyncKind::Closure, start: kw.span, end: c.inputs_end.span })
+                let end = c.inputs_end.span;
+                Exec::Async(AsyncSite { kind: AsyncKind::Closure, start: kw.span, end, can_await: true })
             }
             (None, true) => Exec::Offloaded,
-            (None, false) => self.current_exec(),
+            (None, false) => match self.current_exec() {
+                Exec::Async(site) => Exec::Async(AsyncSite { can_await: false, ..site }),
+                exec => exec,
+            },
         };
         self.with_exec(exec, |w| {
             w.names.push_bindings();
@@ -272,7 +281,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
 
     fn visit_expr_async(&mut self, a: &'ast syn::ExprAsync) {
         let end = a.capture.as_ref().map_or(a.async_token.span, |m| m.span);
-        let site = AsyncSite { kind: AsyncKind::Block, start: a.async_token.span, end };
+        let site = AsyncSite { kind: AsyncKind::Block, start: a.async_token.span, end, can_await: true };
         self.with_exec(Exec::Async(site), |w| w.visit_block(&a.block));
     }
 
