@@ -37,8 +37,9 @@ declare_rule! {
     /// ```
     ///
     /// ## Fix safety
-    /// Adding `.await` (offered inside async code only) is unsafe: the work now runs, and the
-    /// enclosing future waits for it.
+    /// Adding `.await` (offered only where `.await` is allowed: directly in an `async fn`, async
+    /// block or async closure, not in a plain closure within one) is unsafe: the work now runs,
+    /// and the enclosing future waits for it.
     ///
     /// ## Known problems
     /// Calls are matched by name against the crate's own `async fn`s and async methods: a name that
@@ -119,8 +120,9 @@ fn report(
     condition: Option<Condition>,
     await_at: Option<usize>,
 ) {
-    let in_async = cx.in_async();
-    let help = if in_async {
+    // Not `in_async()`: a plain closure inside async code cannot use `.await`.
+    let can_await = cx.can_await();
+    let help = if can_await {
         "add `.await`: a future does nothing until it is awaited or polled"
     } else {
         "await it from async code, spawn it as a task, or drive it with an executor: a future does nothing until polled"
@@ -129,7 +131,7 @@ fn report(
     if let Some(binding) = binding {
         report = report.secondary(binding, "bound here and never used");
     }
-    if let (true, Some(at)) = (in_async, await_at) {
+    if let (true, Some(at)) = (can_await, await_at) {
         report = report.fix(Applicability::Unsafe, "add `.await`", vec![Edit { range: at..at, replacement: ".await".into() }]);
     }
     if let Some(condition) = condition {
@@ -176,5 +178,44 @@ fn returns_async_block(arg: &Expr) -> bool {
         Expr::Async(_) => true,
         Expr::Block(b) => matches!(b.block.stmts.as_slice(), [Stmt::Expr(Expr::Async(_), None)]),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::engine::lint_source;
+
+    /// The lines (1-based) that got a finding, and whether each offers the `.await` fix.
+    fn fixes(source: &str) -> Vec<(usize, bool)> {
+        let report = lint_source(Path::new("t.rs"), source);
+        let line = |at: usize| source[..at].lines().count();
+        report.diagnostics.iter().map(|d| (line(d.range.start), d.fix.is_some())).collect()
+    }
+
+    #[test]
+    fn await_is_offered_only_where_it_is_allowed() {
+        let source = "async fn ping() {}
+async fn direct() {
+    ping();
+}
+async fn in_plain_closure(ids: Vec<u32>) {
+    ids.iter().for_each(|_| {
+        ping();
+    });
+}
+fn sync_code() {
+    ping();
+}
+fn block_in_closure(ids: Vec<u32>) {
+    ids.iter().for_each(|_| {
+        let _ = async {
+            ping();
+        };
+    });
+}
+";
+        assert_eq!(fixes(source), vec![(3, true), (7, false), (11, false), (15, false), (16, true)]);
     }
 }
