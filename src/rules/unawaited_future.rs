@@ -3,7 +3,7 @@ use syn::{Expr, Pat, Stmt};
 use super::{Context, Node};
 use crate::diagnostic::{Applicability, Edit};
 use crate::engine::index::Condition;
-use crate::engine::resolve::Origin;
+use crate::engine::resolve::{pat_idents, Origin};
 use crate::engine::syntax::{mentions, peel};
 
 declare_rule! {
@@ -94,9 +94,9 @@ fn check_dropped(cx: &mut Context<'_>, expr: &Expr, range: std::ops::Range<usize
             (format!("the future returned by `{name}` is never awaited"), Some(Condition::CalleeIsAsync(name)))
         }
         Expr::MethodCall(call) => {
-            if let Some(map) = async_closure_in_chain(expr) {
+            if let Some((map, condition)) = futures_in_chain(cx, expr) {
                 let message = format!("the futures created by this `.{}` closure are never awaited", map.method);
-                return report(cx, range, message, binding, None, None);
+                return report(cx, range, message, binding, condition, None);
             }
             // Without types, only `self.method()` is known to call one of the crate's methods:
             // `tx.send(..)` may well be a sync method of another crate's type.
@@ -149,17 +149,18 @@ fn allows_dropped_future(attrs: &[syn::Attribute]) -> bool {
     })
 }
 
-/// `xs.iter().map(|x| async { .. })...` or `.for_each(|x| async { .. })` in the receiver chain of
-/// a method call whose result is dropped. A later adapter that takes a closure or a fn
+/// `xs.iter().map(|x| async { .. })...`, `.then(|x| fetch(x))` or `.for_each(|x| async { .. })`
+/// in the receiver chain of a method call whose result is dropped, with the condition under which
+/// its closure makes futures. A later adapter that takes a closure or a fn
 /// (`.for_each(|f| handles.push(tokio::spawn(f)))`, `.map(tokio::spawn)`) is handed the futures,
 /// so it may await, spawn or keep them: the chain is then not reported.
-fn async_closure_in_chain(expr: &Expr) -> Option<&syn::ExprMethodCall> {
+fn futures_in_chain<'e>(cx: &Context<'_>, expr: &'e Expr) -> Option<(&'e syn::ExprMethodCall, Option<Condition>)> {
     let mut expr = peel(expr);
     while let Expr::MethodCall(call) = expr {
-        let creates_futures = matches!(call.method.to_string().as_str(), "map" | "for_each" | "then")
-            && call.args.first().is_some_and(returns_async_block);
-        if creates_futures {
-            return Some(call);
+        if matches!(call.method.to_string().as_str(), "map" | "for_each" | "then") {
+            if let Some(condition) = call.args.first().and_then(|arg| makes_futures(cx, arg)) {
+                return Some((call, condition));
+            }
         }
         if call.args.iter().any(|arg| matches!(peel(arg), Expr::Closure(_) | Expr::Path(_))) {
             return None;
@@ -169,16 +170,47 @@ fn async_closure_in_chain(expr: &Expr) -> Option<&syn::ExprMethodCall> {
     None
 }
 
-fn returns_async_block(arg: &Expr) -> bool {
-    let Expr::Closure(closure) = peel(arg) else { return false };
+/// Does this closure or fn argument return a future? `Some(None)`: always (an async closure or
+/// block); `Some(Some(condition))`: if the crate fn or `self` method it calls is async.
+fn makes_futures(cx: &Context<'_>, arg: &Expr) -> Option<Option<Condition>> {
+    let closure = match peel(arg) {
+        Expr::Path(p) if p.qself.is_none() => return crate_callee(cx, &p.path).map(Some),
+        Expr::Closure(closure) => closure,
+        _ => return None,
+    };
     if closure.asyncness.is_some() {
-        return true;
+        return Some(None);
     }
-    match peel(&closure.body) {
-        Expr::Async(_) => true,
-        Expr::Block(b) => matches!(b.block.stmts.as_slice(), [Stmt::Expr(Expr::Async(_), None)]),
-        _ => false,
+    let body = match peel(&closure.body) {
+        Expr::Block(b) if b.label.is_none() => match b.block.stmts.as_slice() {
+            [Stmt::Expr(tail, None)] => peel(tail),
+            _ => return None,
+        },
+        body => body,
+    };
+    match body {
+        Expr::Async(_) => Some(None),
+        Expr::Call(call) => {
+            let Expr::Path(p) = peel(&call.func) else { return None };
+            // `|fetch| fetch(1)` calls the closure's own parameter.
+            let mut params = Vec::new();
+            closure.inputs.iter().for_each(|input| pat_idents(input, &mut params));
+            if p.qself.is_some() || p.path.get_ident().is_some_and(|ident| params.iter().any(|param| ident == param)) {
+                return None;
+            }
+            crate_callee(cx, &p.path).map(Some)
+        }
+        Expr::MethodCall(call) if matches!(peel(&call.receiver), Expr::Path(p) if p.path.is_ident("self")) => {
+            Some(Some(Condition::CalleeIsAsync(call.method.to_string())))
+        }
+        _ => None,
     }
+}
+
+/// The condition for `path` to name one of the crate's async fns, unless it resolves elsewhere.
+fn crate_callee(cx: &Context<'_>, path: &syn::Path) -> Option<Condition> {
+    let resolved = cx.resolve(path);
+    matches!(resolved.origin, Origin::Crate | Origin::Unknown).then(|| Condition::CalleeIsAsync(resolved.last().to_string()))
 }
 
 #[cfg(test)]
