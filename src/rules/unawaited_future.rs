@@ -9,10 +9,10 @@ use crate::engine::syntax::{mentions, peel};
 declare_rule! {
     /// ## What it does
     /// Flags a future that is created and then dropped without being awaited, polled, returned,
-    /// stored, passed on or spawned: a call of one of the crate's `async fn`s as a statement,
-    /// `let _ = fetch();`, `let x = fetch();` with `x` never used, an `async { .. }` block as a
-    /// statement, and `.map(|x| async { .. })` / `.for_each(|x| async { .. })` whose futures are
-    /// thrown away.
+    /// stored, passed on or spawned: a call of one of the crate's `async fn`s or async methods as
+    /// a statement, `let _ = fetch();`, `let x = fetch();` with `x` never used, an `async { .. }`
+    /// block as a statement, and `.map(..)` / `.then(..)` / `.for_each(..)` with a closure that
+    /// makes futures (`|x| async { .. }`, `|x| fetch(x)`) whose futures are thrown away.
     ///
     /// ## Why is this bad?
     /// Futures are lazy: nothing in an `async fn` runs until its future is awaited or polled. A
@@ -42,13 +42,24 @@ declare_rule! {
     /// and the enclosing future waits for it.
     ///
     /// ## Known problems
-    /// Calls are matched by name against the crate's own `async fn`s and async methods: a name that
-    /// is also declared as a sync fn anywhere in the crate is never flagged, and futures returned
-    /// by other crates' functions are not tracked. Without types, a method call is only checked on
-    /// `self` (`self.flush();`), since `tx.send(..)` may be a sync method of another crate's type.
+    /// Calls are matched by name against the crate's own `async fn`s and async methods (and fns
+    /// returning `impl Future`, `BoxFuture`, `Pin<Box<dyn Future>>`):
+    /// - a name that is also declared as a sync fn or method anywhere in the crate is never
+    ///   flagged, and neither are futures returned by other crates' functions;
+    /// - fns declared inside `macro_rules!` bodies or other macros are unknown to the index, so a
+    ///   macro-generated sync fn does not make its name ambiguous;
+    /// - a path through a crate module that re-exports another crate's module (`pub use
+    ///   std::thread;` then `thread::yield_now()`) looks like a crate fn.
+    ///
+    /// Without types, a method call is only checked on `self` (`self.flush();`), since
+    /// `tx.send(..)` may be a sync method of another crate's type; so `other.flush();` and future
+    /// adapters (`fetch().boxed();`, `fetch().instrument(span);`) are missed. A method reached on
+    /// `self` through `Deref` or another crate's trait is flagged if one of the crate's async
+    /// methods has its name. `<Self as Trait>::save(self)` is not checked.
+    ///
     /// `#[allow(clippy::let_underscore_future)]` on a `let` or on an enclosing fn, impl, trait or
-    /// module is respected for `let` bindings, and `#[allow(unused_must_use)]` (rustc's lint for
-    /// the statement form) for statements.
+    /// module (of the same file) is respected for `let` bindings, and `#[allow(unused_must_use)]`
+    /// (rustc's lint for the statement form) for statements.
     id: "unawaited-future",
     category: Correctness,
     fix: Sometimes,
