@@ -33,7 +33,8 @@ declare_rule! {
     ///
     /// ## Fix safety
     /// `block_on(f)` -> `f.await` is unsafe: it changes when `f` runs relative to the code around
-    /// it, and can change whether the enclosing future is `Send`.
+    /// it, and can change whether the enclosing future is `Send`. It is not offered inside a plain
+    /// closure nested in async code, where `.await` is not allowed.
     ///
     /// ## Known problems
     /// Functions are matched by resolved path and `.block_on(..)` methods by name, not by type, so
@@ -79,7 +80,8 @@ fn check(node: Node<'_>, cx: &mut Context<'_>) {
         _ => return,
     };
     let async_label = cx.async_label();
-    let await_fix = future.map(|f| format!("{}.await", awaitable_text(cx, f)));
+    // Inside a plain closure nested in async code `.await` does not compile: no fix there.
+    let await_fix = future.filter(|_| cx.can_await()).map(|f| format!("{}.await", awaitable_text(cx, f)));
     let mut report = cx
         .report(primary, format!("`{name}` called inside async code"))
         .label("blocks the executor thread until the future completes")
@@ -104,5 +106,23 @@ fn awaitable_text(cx: &Context<'_>, future: &Expr) -> String {
         format!("({text})")
     } else {
         text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::lint_source;
+
+    fn fixes(source: &str) -> Vec<Option<String>> {
+        let report = lint_source(std::path::Path::new("t.rs"), source);
+        report.diagnostics.iter().map(|d| d.fix.as_ref().map(|f| f.edits[0].replacement.clone())).collect()
+    }
+
+    #[test]
+    fn offers_await_only_where_await_compiles() {
+        let direct = "async fn f() { futures::executor::block_on(a + b); }";
+        assert_eq!(fixes(direct), [Some("(a + b).await".to_string())]);
+        let in_closure = "async fn f() { let g = || futures::executor::block_on(a()); }";
+        assert_eq!(fixes(in_closure), [None]);
     }
 }
