@@ -39,9 +39,11 @@ pub struct OwnCode<'a> {
     pub selects: bool,
     pub returns: bool,
     pub tries: bool,
-    /// A `break` that leaves the loop whose body this is.
+    /// A `break` (or a labelled `continue`) that leaves the loop whose body this is.
     pub breaks: bool,
-    loop_label: Option<&'a Lifetime>,
+    /// Labels of the loops and blocks inside the body: a labelled `break` to any other label
+    /// leaves this loop, whether it names this loop or one around it.
+    inner_labels: Vec<&'a Lifetime>,
     loop_depth: usize,
 }
 
@@ -52,9 +54,11 @@ impl<'a> OwnCode<'a> {
         own
     }
 
-    /// The own code of a loop body; `breaks` tells whether any `break` leaves this loop.
-    pub fn of_loop_body(body: &'a syn::Block, label: Option<&'a Lifetime>) -> Self {
-        let mut own = OwnCode { loop_label: label, ..OwnCode::default() };
+    /// The own code of a loop body; `breaks` tells whether any `break` leaves this loop. The
+    /// loop's own label needs no special case: a labelled `break` leaves the loop whenever its
+    /// label is not declared inside the body.
+    pub fn of_loop_body(body: &'a syn::Block, _label: Option<&'a Lifetime>) -> Self {
+        let mut own = OwnCode::default();
         own.visit_block(body);
         own
     }
@@ -63,10 +67,25 @@ impl<'a> OwnCode<'a> {
         !self.awaits.is_empty() || !self.awaiting_macros.is_empty()
     }
 
-    fn nested_loop(&mut self, f: impl FnOnce(&mut Self)) {
+    fn nested_loop(&mut self, label: Option<&'a syn::Label>, f: impl FnOnce(&mut Self)) {
         self.loop_depth += 1;
-        f(self);
+        self.labelled(label, f);
         self.loop_depth -= 1;
+    }
+
+    fn labelled(&mut self, label: Option<&'a syn::Label>, f: impl FnOnce(&mut Self)) {
+        self.inner_labels.extend(label.map(|l| &l.name));
+        f(self);
+        if label.is_some() {
+            self.inner_labels.pop();
+        }
+    }
+
+    fn leaves(&self, label: Option<&Lifetime>) -> bool {
+        match label {
+            Some(label) => !self.inner_labels.iter().any(|l| l.ident == label.ident),
+            None => self.loop_depth == 0,
+        }
     }
 }
 
@@ -84,21 +103,24 @@ impl<'a> Visit<'a> for OwnCode<'a> {
         visit::visit_expr_try(self, e);
     }
     fn visit_expr_break(&mut self, e: &'a syn::ExprBreak) {
-        let leaves = match &e.label {
-            Some(label) => self.loop_label.is_some_and(|l| l.ident == label.ident),
-            None => self.loop_depth == 0,
-        };
-        self.breaks |= leaves;
+        self.breaks |= self.leaves(e.label.as_ref());
         visit::visit_expr_break(self, e);
     }
+    fn visit_expr_continue(&mut self, e: &'a syn::ExprContinue) {
+        // `continue 'outer` leaves this loop too; a plain `continue` stays in it.
+        self.breaks |= e.label.is_some() && self.leaves(e.label.as_ref());
+    }
     fn visit_expr_loop(&mut self, e: &'a syn::ExprLoop) {
-        self.nested_loop(|s| visit::visit_expr_loop(s, e));
+        self.nested_loop(e.label.as_ref(), |s| visit::visit_expr_loop(s, e));
     }
     fn visit_expr_while(&mut self, e: &'a syn::ExprWhile) {
-        self.nested_loop(|s| visit::visit_expr_while(s, e));
+        self.nested_loop(e.label.as_ref(), |s| visit::visit_expr_while(s, e));
     }
     fn visit_expr_for_loop(&mut self, e: &'a syn::ExprForLoop) {
-        self.nested_loop(|s| visit::visit_expr_for_loop(s, e));
+        self.nested_loop(e.label.as_ref(), |s| visit::visit_expr_for_loop(s, e));
+    }
+    fn visit_expr_block(&mut self, e: &'a syn::ExprBlock) {
+        self.labelled(e.label.as_ref(), |s| visit::visit_expr_block(s, e));
     }
     fn visit_expr_call(&mut self, e: &'a syn::ExprCall) {
         if let Expr::Path(p) = peel(&e.func) {
@@ -201,9 +223,16 @@ mod tests {
         let own = OwnCode::of_loop_body(&b, None);
         assert!(!own.breaks);
         assert_eq!(own.awaits.len(), 1);
-        let b = block("{ 'outer: for x in y { break 'outer; } }");
         let label: syn::Lifetime = syn::parse_str("'outer").unwrap();
+        let b = block("{ for x in y { break 'outer; } }");
         assert!(OwnCode::of_loop_body(&b, Some(&label)).breaks);
+        let b = block("{ for x in y { continue 'outer; } }");
+        assert!(OwnCode::of_loop_body(&b, Some(&label)).breaks);
+        // `'top` is a loop around this one: breaking out of it leaves this loop too.
+        let b = block("{ loop { if x.await { break 'top; } } }");
+        assert!(OwnCode::of_loop_body(&b, None).breaks);
+        let b = block("{ 'inner: for x in y { break 'inner; } 'blk: { break 'blk; } for x in y { continue; } }");
+        assert!(!OwnCode::of_loop_body(&b, Some(&label)).breaks);
         let b = block("{ let f = || { return 1; }; async { x.await }; }");
         let own = OwnCode::of_loop_body(&b, None);
         assert!(!own.returns && own.awaits.is_empty());
