@@ -1,9 +1,9 @@
-
+use std::collections::HashSet;
 
 use syn::visit::{self, Visit};
-use syn::{Expr, ExprLoop, FnArg, Pat, Stmt, Type, Visibility};
+use syn::{Expr, ExprAsync, ExprLoop, FnArg, Pat, Stmt, Type, Visibility};
 
-use super::{Context, FnNode, Node};
+use super::{Context, FnKind, FnNode, Node};
 use crate::diagnostic::{Applicability, Edit};
 use crate::engine::index::Condition;
 use crate::engine::syntax::{peel, OwnCode};
@@ -77,13 +77,18 @@ fn check_fn(f: FnNode<'_>, cx: &mut Context<'_>) {
     }
     let Some(endless) = endless_loops(&f.body.stmts).first().map(|l| cx.range(&l.loop_token)) else { return };
     let name = f.sig.ident.to_string();
-    let is_public = matches!(f.vis, Some(Visibility::Public(_)));
+    // A trait method is as public as its trait, whose visibility is not looked at.
+    let (label, spawned) = match (f.kind, f.vis) {
+        (FnKind::TraitImpl | FnKind::TraitDefault, _) => ("trait method with no cancellation input", false),
+        (_, Some(Visibility::Public(_))) => ("public async fn with no cancellation input", false),
+        _ => ("spawned as a task with no cancellation input", true),
+    };
     let report = cx
         .report(cx.range(f.sig), format!("`{name}` loops forever with no way to cancel it"))
-        .label(if is_public { "public async fn with no cancellation input" } else { "spawned as a task with no cancellation input" })
+        .label(label)
         .secondary(endless, "this loop awaits and never breaks, returns or selects")
         .help("accept a `CancellationToken` and `select!` on `token.cancelled()` in the loop");
-    if !is_public {
+    if spawned {
         report.when(Condition::FnIsSpawned(name));
     }
 }
@@ -102,8 +107,9 @@ fn check_spawned_block(stmt: &Stmt, cx: &mut Context<'_>) {
     if !cx.callee(call).is_some_and(|p| p.is_in(&cx.catalog().executors.spawn)) {
         return;
     }
-    let Some(Expr::Async(block)) = call.args.first().map(peel) else { return };
-    if mentions_cancellation(&block.block) {
+    let Some(task) = call.args.first() else { return };
+    let Some(block) = spawned_block(task) else { return };
+    if mentions_cancellation(task) {
         return;
     }
     let Some(endless) = endless_loops(&block.block.stmts).first().map(|l| cx.range(&l.loop_token)) else { return };
@@ -111,6 +117,16 @@ fn check_spawned_block(stmt: &Stmt, cx: &mut Context<'_>) {
         .label("the handle is discarded, so the task cannot be aborted either")
         .secondary(endless, "this loop awaits and never breaks, returns or selects")
         .help("move a `CancellationToken` (or a child of one) into the task and `select!` on `token.cancelled()`");
+}
+
+/// The `async` block a spawned future is made of: `async { .. }`, also behind adapters such as
+/// `async { .. }.instrument(span)`.
+fn spawned_block(task: &Expr) -> Option<&ExprAsync> {
+    match peel(task) {
+        Expr::Async(block) => Some(block),
+        Expr::MethodCall(call) => spawned_block(&call.receiver),
+        _ => None,
+    }
 }
 
 /// (c) `callee(CancellationToken::new())` with a token in scope.
@@ -123,8 +139,7 @@ fn check_fresh_tokens<'a>(args: impl Iterator<Item = &'a Expr>, cx: &mut Context
         if !(path.is_in(&tokens.fresh_token) || tokens.fresh_token_names.contains(&tail)) {
             continue;
         }
-        let token = cx.names().bindings().find(|b| b.ty.as_ref().is_some_and(|t| t.last() == "CancellationToken"));
-        let Some(token) = token.map(|b| b.name.clone()) else { continue };
+        let Some(token) = token_in_scope(cx) else { continue };
         let replacement = format!("{token}.child_token()");
         let range = cx.range(call);
         cx.report(range.clone(), format!("a fresh `CancellationToken` is passed on while `{token}` is in scope"))
@@ -132,6 +147,16 @@ fn check_fresh_tokens<'a>(args: impl Iterator<Item = &'a Expr>, cx: &mut Context
             .help(format!("pass `{token}` or `{replacement}` so cancellation reaches the callee"))
             .fix(Applicability::Unsafe, format!("replace with `{replacement}`"), vec![Edit { range, replacement }]);
     }
+}
+
+/// The innermost binding typed `CancellationToken` that no later binding shadows.
+fn token_in_scope(cx: &Context<'_>) -> Option<String> {
+    let mut seen = HashSet::new();
+    cx.names()
+        .bindings()
+        .filter(|b| seen.insert(b.name.as_str()))
+        .find(|b| b.ty.as_ref().is_some_and(|t| t.last() == "CancellationToken"))
+        .map(|b| b.name.clone())
 }
 
 fn is_cancellation_input(cx: &Context<'_>, f: FnNode<'_>, arg: &FnArg) -> bool {
@@ -175,8 +200,8 @@ fn is_cancellation_name(name: &str) -> bool {
     ["cancel", "shutdown", "stop", "token", "signal", "quit", "terminate", "kill", "exit"].iter().any(|w| name.contains(w))
 }
 
-/// Does the async block mention anything that looks like a cancellation input?
-fn mentions_cancellation(block: &syn::Block) -> bool {
+/// Does the spawned future mention anything that looks like a cancellation input?
+fn mentions_cancellation(task: &Expr) -> bool {
     struct Finder(bool);
     impl Visit<'_> for Finder {
         fn visit_ident(&mut self, ident: &proc_macro2::Ident) {
@@ -188,7 +213,7 @@ fn mentions_cancellation(block: &syn::Block) -> bool {
         }
     }
     let mut finder = Finder(false);
-    finder.visit_block(block);
+    finder.visit_expr(task);
     finder.0
 }
 
