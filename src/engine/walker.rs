@@ -17,6 +17,8 @@ pub struct Walker<'a> {
     names: Names,
     exec: Vec<Exec>,
     impl_kind: Vec<FnKind>,
+    /// How many test items (`#[test]` fns, `#[cfg(test)]` modules) enclose the code walked.
+    test_depth: usize,
     /// Set just before visiting a closure passed to an offload function.
     offload_closure: bool,
     pub sink: Sink,
@@ -30,6 +32,7 @@ impl<'a> Walker<'a> {
             names: Names::default(),
             exec: vec![Exec::Sync],
             impl_kind: Vec::new(),
+            test_depth: usize::from(source.test_file),
             offload_closure: false,
             sink: Sink::default(),
         }
@@ -37,8 +40,14 @@ impl<'a> Walker<'a> {
 
     fn dispatch(&mut self, node: Node<'_>) {
         for &rule in self.rules {
-            let mut cx =
-                Context { rule, source: self.source, names: &self.names, exec: &self.exec, sink: &mut self.sink };
+            let mut cx = Context {
+                rule,
+                source: self.source,
+                names: &self.names,
+                exec: &self.exec,
+                in_test_code: self.test_depth > 0,
+                sink: &mut self.sink,
+            };
             (rule.check)(node, &mut cx);
         }
     }
@@ -50,11 +59,23 @@ impl<'a> Walker<'a> {
         self.exec.pop();
     }
 
+    /// Runs `f` inside test code when `attrs` mark a test or a `#[cfg(test)]` item.
+    fn with_test_attrs(&mut self, attrs: &[syn::Attribute], f: impl FnOnce(&mut Self)) {
+        let is_test = is_test_item(attrs);
+        self.test_depth += usize::from(is_test);
+        f(self);
+        self.test_depth -= usize::from(is_test);
+    }
+
     fn current_exec(&self) -> Exec {
         self.exec.last().cloned().unwrap_or(Exec::Sync)
     }
 
     fn walk_fn(&mut self, node: FnNode<'_>) {
+        self.with_test_attrs(node.attrs, |w| w.walk_fn_body(node));
+    }
+
+    fn walk_fn_body(&mut self, node: FnNode<'_>) {
         let returns = returns_future(node.sig) && !is_entry_point(node.attrs);
         self.sink.facts.fns.push((node.sig.ident.to_string(), returns));
         let exec = match &node.sig.asyncness {
@@ -155,7 +176,9 @@ impl<'ast> Visit<'ast> for Walker<'_> {
     fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
         let Some((_, items)) = &m.content else { return };
         self.names.push_items(items);
-        self.with_exec(Exec::Sync, |w| items.iter().for_each(|item| w.visit_item(item)));
+        self.with_test_attrs(&m.attrs, |w| {
+            w.with_exec(Exec::Sync, |w| items.iter().for_each(|item| w.visit_item(item)))
+        });
         self.names.pop();
     }
 
@@ -166,7 +189,9 @@ impl<'ast> Visit<'ast> for Walker<'_> {
     fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
         let kind = if i.trait_.is_some() { FnKind::TraitImpl } else { FnKind::Inherent };
         self.impl_kind.push(kind);
-        self.with_exec(Exec::Sync, |w| i.items.iter().for_each(|item| w.visit_impl_item(item)));
+        self.with_test_attrs(&i.attrs, |w| {
+            w.with_exec(Exec::Sync, |w| i.items.iter().for_each(|item| w.visit_impl_item(item)))
+        });
         self.impl_kind.pop();
     }
 
@@ -304,6 +329,36 @@ fn is_entry_point(attrs: &[syn::Attribute]) -> bool {
         let segments = &attr.path().segments;
         segments.len() >= 2 && segments.last().is_some_and(|s| s.ident == "main" || s.ident == "test")
     })
+}
+
+/// `#[test]`, `#[tokio::test]`, `#[bench]`, or `#[cfg(test)]` (also `#[cfg(all(test, ..))]`).
+fn is_test_item(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|attr| {
+        let path = attr.path();
+        if path.is_ident("cfg") {
+            return attr.parse_args::<syn::Meta>().is_ok_and(|meta| cfg_implies_test(&meta));
+        }
+        path.segments.last().is_some_and(|s| s.ident == "test" || s.ident == "bench")
+    })
+}
+
+/// Does a `cfg` predicate hold only when compiling tests?
+fn cfg_implies_test(meta: &syn::Meta) -> bool {
+    use syn::punctuated::Punctuated;
+    match meta {
+        syn::Meta::Path(path) => path.is_ident("test"),
+        syn::Meta::List(list) if list.path.is_ident("all") || list.path.is_ident("any") => {
+            let Ok(preds) = list.parse_args_with(Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated) else {
+                return false;
+            };
+            if list.path.is_ident("all") {
+                preds.iter().any(cfg_implies_test)
+            } else {
+                !preds.is_empty() && preds.iter().all(cfg_implies_test)
+            }
+        }
+        _ => false,
+    }
 }
 
 /// `async fn`, or a signature returning `impl Future`, `BoxFuture`, `Pin<Box<dyn Future>>`.
