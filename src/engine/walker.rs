@@ -83,20 +83,20 @@ impl<'a> Walker<'a> {
             None => Exec::Sync,
         };
         self.with_exec(exec, |w| {
-            w.names.push_bindings();
+            w.names.push_fn();
             for input in &node.sig.inputs {
                 match input {
                     FnArg::Typed(arg) => {
                         let ty = w.resolve_type(&arg.ty);
                         let mut_ref = matches!(&*arg.ty, Type::Reference(r) if r.mutability.is_some());
-                        w.names.bind_pat(&arg.pat, ty);
+                        w.names.bind_param(&arg.pat, ty);
                         if let (true, syn::Pat::Ident(p)) = (mut_ref, &*arg.pat) {
                             w.names.mark_mutable(&p.ident.to_string());
                         }
                     }
                     FnArg::Receiver(r) => {
                         let mutable = r.mutability.is_some();
-                        w.names.bind(Binding { name: "self".into(), ty: None, mutable });
+                        w.names.bind(Binding { name: "self".into(), ty: None, mutable, param: true });
                     }
                 }
             }
@@ -263,7 +263,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
                     syn::Pat::Type(t) => w.resolve_type(&t.ty),
                     _ => None,
                 };
-                w.names.bind_pat(input, ty);
+                w.names.bind_param(input, ty);
             }
             w.visit_expr(&c.body);
             w.names.pop();
