@@ -153,13 +153,14 @@ fn check_fresh_tokens<'a>(args: impl Iterator<Item = &'a Expr>, cx: &mut Context
     }
 }
 
-/// The innermost binding typed `CancellationToken` that no later binding shadows.
+/// The innermost parameter typed `CancellationToken` that no later binding shadows: a token this
+/// code was given, so its caller can cancel it.
 fn token_in_scope(cx: &Context<'_>) -> Option<String> {
     let mut seen = HashSet::new();
     cx.names()
         .bindings()
         .filter(|b| seen.insert(b.name.as_str()))
-        .find(|b| b.ty.as_ref().is_some_and(|t| t.last() == "CancellationToken"))
+        .find(|b| b.param && b.ty.as_ref().is_some_and(|t| t.last() == "CancellationToken"))
         .map(|b| b.name.clone())
 }
 
