@@ -5,6 +5,7 @@ use syn::visit::{self, Visit};
 use syn::{Block, Expr, FnArg, Local, Macro, Stmt, Type};
 
 use super::context::{callee, AsyncKind, AsyncSite, Context, Exec, FnKind, FnNode, Node, Sink, SourceText};
+use super::index::FnParams;
 use super::macros;
 use super::resolve::{Binding, Names, Resolved};
 use super::syntax::peel;
@@ -78,6 +79,7 @@ impl<'a> Walker<'a> {
     fn walk_fn_body(&mut self, node: FnNode<'_>) {
         let returns = returns_future(node.sig) && !is_entry_point(node.attrs);
         self.sink.facts.fns.push((node.sig.ident.to_string(), returns));
+        self.record_params(node.sig);
         let exec = match &node.sig.asyncness {
             Some(kw) => Exec::Async(AsyncSite { kind: AsyncKind::Fn, start: kw.span, end: node.sig.ident.span() }),
             None => Exec::Sync,
@@ -104,6 +106,19 @@ impl<'a> Walker<'a> {
             w.visit_block(node.body);
             w.names.pop();
         });
+    }
+
+    fn record_params(&mut self, sig: &syn::Signature) {
+        let types = sig
+            .inputs
+            .iter()
+            .filter_map(|input| match input {
+                FnArg::Typed(arg) => Some(self.resolve_type(&arg.ty).map(|t| t.last().to_string())),
+                FnArg::Receiver(_) => None,
+            })
+            .collect();
+        let params = FnParams { name: sig.ident.to_string(), receiver: sig.receiver().is_some(), types };
+        self.sink.facts.params.push(params);
     }
 
     /// The type a binding is declared with, seen through references and smart pointers.
@@ -209,7 +224,10 @@ impl<'ast> Visit<'ast> for Walker<'_> {
             Some(body) => {
                 self.walk_fn(FnNode { attrs: &f.attrs, vis: None, sig: &f.sig, body, kind: FnKind::TraitDefault })
             }
-            None => self.sink.facts.fns.push((f.sig.ident.to_string(), returns_future(&f.sig))),
+            None => {
+                self.sink.facts.fns.push((f.sig.ident.to_string(), returns_future(&f.sig)));
+                self.record_params(&f.sig);
+            }
         }
     }
 
