@@ -1,21 +1,23 @@
 use std::collections::HashSet;
 
 use syn::visit::{self, Visit};
-use syn::{Expr, ExprAsync, ExprLoop, FnArg, Pat, Stmt, Type, Visibility};
+use syn::{Expr, ExprAsync, ExprCall, ExprLoop, FnArg, Pat, Stmt, Type, Visibility};
 
 use super::{Context, FnKind, FnNode, Node};
 use crate::diagnostic::{Applicability, Edit};
 use crate::engine::index::Condition;
+use crate::engine::resolve::Origin;
 use crate::engine::syntax::{peel, OwnCode};
 
 declare_rule! {
     /// ## What it does
-    /// Flags long-running async work that nothing can stop: (a) an `async fn` that is public or
-    /// spawned as a task, with a `loop` that awaits and never breaks or returns, when no
-    /// parameter is a cancellation input (`CancellationToken`, a `watch`, `broadcast` or `oneshot`
-    /// receiver, a `*Shutdown` / `*Token` / `*Signal` type, an `impl Future`) and the loop does not
-    /// `select!`; (b) such a loop in an `async` block passed to `tokio::spawn` whose handle is
-    /// discarded; (c) a fresh `CancellationToken::new()` passed on while a token is in scope.
+    /// Flags long-running async work that nothing can stop: (a) an `async fn` that is public, a
+    /// trait method, or spawned as a task, with a `loop` that awaits and never breaks or returns,
+    /// when no parameter is a cancellation input (`CancellationToken`, a `watch`, `broadcast` or
+    /// `oneshot` receiver, a `*Shutdown` / `*Token` / `*Signal` type, an `impl Future`) and the
+    /// loop does not `select!`; (b) such a loop in an `async` block passed to `tokio::spawn` whose
+    /// handle is discarded; (c) a fresh `CancellationToken::new()` (or a `Default::default()`
+    /// where the crate's callee takes a token) passed on while a token parameter is in scope.
     ///
     /// ## Why is this bad?
     /// A task that cannot be told to stop keeps running through shutdown: connections stay open,
@@ -50,10 +52,18 @@ declare_rule! {
     /// behaviour.
     ///
     /// ## Known problems
-    /// A loop counts as stoppable if it has a `break`, `return` or `?` at loop level, or selects.
-    /// Dropping a future also cancels it, so a public `async fn` whose callers wrap it in a
-    /// `select!` or a timeout is flagged anyway. `Default::default()` passed as a token is not
-    /// recognised.
+    /// A loop counts as stoppable if it has a `break`, `return` or `?` at loop level, or selects;
+    /// a parameter counts as a cancellation input by its type or by its name (`cancel`, `stop`,
+    /// `token`, ...), so `api_token: String` hides a finding. Dropping a future also cancels it, so
+    /// a public `async fn` whose callers wrap it in a `select!` or a timeout is flagged anyway.
+    /// Test code (`#[test]` fns, `#[cfg(test)]` items, `tests/`) is not checked: the test's
+    /// runtime cancels its tasks. A trait method is taken to be as public as a `pub` fn whatever
+    /// its trait's visibility. A private fn counts as spawned when the crate spawns any fn of that
+    /// name (`tokio::spawn(name(..))`, `tokio::spawn(self.name())`); a method spawned through
+    /// another receiver (`tokio::spawn(conn.run())`) is not seen. `Default::default()` is
+    /// recognised only as an argument of a crate fn all of whose declarations of that name take
+    /// a `CancellationToken` at that position, so a method of another crate that shares the name
+    /// can be mistaken for it. A fresh token stored in a struct field is not flagged.
     id: "missing-cancellation",
     category: Suspicious,
     fix: Sometimes,
@@ -68,8 +78,8 @@ fn check(node: Node<'_>, cx: &mut Context<'_>) {
     match node {
         Node::Fn(f) => check_fn(f, cx),
         Node::Stmt { block, index } => check_spawned_block(&block.stmts[index], cx),
-        Node::Call(call) => check_fresh_tokens(call.args.iter(), cx),
-        Node::MethodCall(call) => check_fresh_tokens(call.args.iter(), cx),
+        Node::Call(call) => check_fresh_tokens(crate_callee(cx, call), call.args.iter(), cx),
+        Node::MethodCall(call) => check_fresh_tokens(Some((call.method.to_string(), true)), call.args.iter(), cx),
         _ => {}
     }
 }
@@ -133,24 +143,49 @@ fn spawned_block(task: &Expr) -> Option<&ExprAsync> {
     }
 }
 
-/// (c) `callee(CancellationToken::new())` with a token in scope.
-fn check_fresh_tokens<'a>(args: impl Iterator<Item = &'a Expr>, cx: &mut Context<'_>) {
-    for arg in args {
-        let Expr::Call(call) = peel(arg) else { continue };
+/// (c) `callee(CancellationToken::new())` with a token in scope; also `callee(Default::default())`
+/// when every crate fn named `callee` takes a `CancellationToken` there.
+fn check_fresh_tokens<'a>(callee: Option<(String, bool)>, args: impl Iterator<Item = &'a Expr>, cx: &mut Context<'_>) {
+    for (index, arg) in args.enumerate() {
+        let arg = match peel(arg) {
+            Expr::Reference(r) => peel(&r.expr),
+            arg => arg,
+        };
+        let Expr::Call(call) = arg else { continue };
         let Some(path) = cx.callee(call) else { continue };
         let tokens = &cx.catalog().cancellation;
         let tail = path.segments.iter().rev().take(2).rev().cloned().collect::<Vec<_>>().join("::");
-        if !(path.is_in(&tokens.fresh_token) || tokens.fresh_token_names.contains(&tail)) {
-            continue;
-        }
+        let fresh_token = path.is_in(&tokens.fresh_token) || tokens.fresh_token_names.contains(&tail);
+        let default = matches!(path.origin, Origin::External | Origin::Unknown) && tokens.default_calls.contains(&path.joined());
+        let condition = match (&callee, fresh_token, default) {
+            (_, true, _) => None,
+            (Some((name, method)), false, true) => Some(Condition::ParamHasType {
+                callee: name.clone(),
+                method: *method,
+                index,
+                ty: "CancellationToken".into(),
+            }),
+            _ => continue,
+        };
         let Some(token) = token_in_scope(cx) else { continue };
         let replacement = format!("{token}.child_token()");
         let range = cx.range(call);
-        cx.report(range.clone(), format!("a fresh `CancellationToken` is passed on while `{token}` is in scope"))
+        let report = cx
+            .report(range.clone(), format!("a fresh `CancellationToken` is passed on while `{token}` is in scope"))
             .label("nothing ever cancels this token")
             .help(format!("pass `{token}` or `{replacement}` so cancellation reaches the callee"))
             .fix(Applicability::Unsafe, format!("replace with `{replacement}`"), vec![Edit { range, replacement }]);
+        if let Some(condition) = condition {
+            report.when(condition);
+        }
     }
+}
+
+/// The name a call's callee is declared under in this crate, and whether it is a method; `None`
+/// when the callee is not a crate fn that the crate index could know.
+fn crate_callee(cx: &Context<'_>, call: &ExprCall) -> Option<(String, bool)> {
+    let path = cx.callee(call)?;
+    matches!(path.origin, Origin::Crate | Origin::Unknown).then(|| (path.last().to_string(), false))
 }
 
 /// The innermost parameter typed `CancellationToken` that no later binding shadows: a token this
