@@ -21,7 +21,7 @@ declare_rule! {
     ///
     /// ## Why is this bad?
     /// A task that cannot be told to stop keeps running through shutdown: connections stay open,
-    /// buffered work is cut off mid-way when the runtime is dropped, and tests leak tasks. A fresh
+    /// and buffered work is cut off mid-way when the runtime is dropped. A fresh
     /// token passed to a callee is never cancelled, so the callee ignores the shutdown of its
     /// caller.
     ///
@@ -63,7 +63,8 @@ declare_rule! {
     /// another receiver (`tokio::spawn(conn.run())`) is not seen. `Default::default()` is
     /// recognised only as an argument of a crate fn all of whose declarations of that name take
     /// a `CancellationToken` at that position, so a method of another crate that shares the name
-    /// can be mistaken for it. A fresh token stored in a struct field is not flagged.
+    /// can be mistaken for it. A fresh token stored in a struct field is not flagged; one passed
+    /// on after the fn cancelled its own token parameter is.
     id: "missing-cancellation",
     category: Suspicious,
     fix: Sometimes,
@@ -87,6 +88,11 @@ fn check(node: Node<'_>, cx: &mut Context<'_>) {
 /// (a) `pub async fn run() { loop { x.await; } }`
 fn check_fn(f: FnNode<'_>, cx: &mut Context<'_>) {
     if f.sig.asyncness.is_none() || f.sig.inputs.iter().any(|arg| is_cancellation_input(cx, f, arg)) {
+        return;
+    }
+    // `#[tokio::main]`: the program ends when it returns, and with it everything it runs.
+    let is_main = f.attrs.iter().any(|a| a.path().segments.last().is_some_and(|s| s.ident == "main"));
+    if is_main {
         return;
     }
     let Some(endless) = endless_loops(&f.body.stmts).first().map(|l| cx.range(&l.loop_token)) else { return };
