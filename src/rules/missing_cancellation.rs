@@ -11,13 +11,13 @@ use crate::engine::syntax::{peel, OwnCode};
 
 declare_rule! {
     /// ## What it does
-    /// Flags long-running async work that nothing can stop: (a) an `async fn` that is public, a
-    /// trait method, or spawned as a task, with a `loop` that awaits and never breaks or returns,
-    /// when no parameter is a cancellation input (`CancellationToken`, a `watch`, `broadcast` or
-    /// `oneshot` receiver, a `*Shutdown` / `*Token` / `*Signal` type, an `impl Future`) and the
-    /// loop does not `select!`; (b) such a loop in an `async` block passed to `tokio::spawn` whose
-    /// handle is discarded; (c) a fresh `CancellationToken::new()` (or a `Default::default()`
-    /// where the crate's callee takes a token) passed on while a token parameter is in scope.
+    /// Flags long-running async work that nothing can stop: (a) an `async fn` that is public, a trait method, or
+    /// spawned as a task, with a `loop` that awaits and never breaks or returns, when no parameter is a cancellation
+    /// input (`CancellationToken`, a `watch`, `broadcast` or `oneshot` receiver, a `*Shutdown` / `*Token` / `*Signal`
+    /// type, an `impl Future`) and the loop does not `select!`; (b) such a loop in an `async` block passed to
+    /// `tokio::spawn` whose handle is discarded (or, for `smol::spawn`, that is detached); (c) a fresh
+    /// `CancellationToken::new()` (or a `Default::default()` where the crate's callee takes a token) passed on while a
+    /// token parameter is in scope.
     ///
     /// ## Why is this bad?
     /// A task that cannot be told to stop keeps running through shutdown: connections stay open,
@@ -113,7 +113,7 @@ fn check_fn(f: FnNode<'_>, cx: &mut Context<'_>) {
     }
 }
 
-/// (b) `tokio::spawn(async move { loop { x.await; } });`
+/// (b) `tokio::spawn(async move { loop { x.await; } });`, `smol::spawn(async { .. }).detach();`
 fn check_spawned_block(stmt: &Stmt, cx: &mut Context<'_>) {
     let expr = match stmt {
         Stmt::Expr(expr, Some(_)) => expr,
@@ -123,8 +123,19 @@ fn check_spawned_block(stmt: &Stmt, cx: &mut Context<'_>) {
         },
         _ => return,
     };
-    let Expr::Call(call) = peel(expr) else { return };
-    if !cx.callee(call).is_some_and(|p| p.is_in(&cx.catalog().executors.spawn)) {
+    // A `JoinHandle` detaches its task when dropped; a `Task` (smol) cancels it unless detached.
+    let (call, detached) = match peel(expr) {
+        Expr::Call(call) => (call, false),
+        Expr::MethodCall(m) if m.method == "detach" && m.args.is_empty() => match peel(&m.receiver) {
+            Expr::Call(call) => (call, true),
+            _ => return,
+        },
+        _ => return,
+    };
+    let Some(spawner) = cx.callee(call) else { return };
+    let catalog = cx.catalog();
+    let cancels_on_drop = spawner.is_in(&catalog.cancellation.cancel_on_drop_spawn);
+    if !spawner.is_in(&catalog.executors.spawn) || cancels_on_drop != detached {
         return;
     }
     let Some(task) = call.args.first() else { return };
@@ -133,8 +144,13 @@ fn check_spawned_block(stmt: &Stmt, cx: &mut Context<'_>) {
         return;
     }
     let Some(endless) = endless_loops(&block.block.stmts).first().map(|l| cx.range(&l.loop_token)) else { return };
+    let label = if detached {
+        "the task is detached, so it cannot be cancelled either"
+    } else {
+        "the handle is discarded, so the task cannot be aborted either"
+    };
     cx.report(cx.range(call), "spawned task loops forever with no way to cancel it")
-        .label("the handle is discarded, so the task cannot be aborted either")
+        .label(label)
         .secondary(endless, "this loop awaits and never breaks, returns or selects")
         .help("move a `CancellationToken` (or a child of one) into the task and `select!` on `token.cancelled()`");
 }
