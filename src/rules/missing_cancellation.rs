@@ -11,19 +11,19 @@ use crate::engine::syntax::{peel, OwnCode};
 
 declare_rule! {
     /// ## What it does
-    /// Flags long-running async work that nothing can stop: (a) an `async fn` that is public, a trait method, or
-    /// spawned as a task, with a `loop` that awaits and never breaks or returns, when no parameter is a cancellation
-    /// input (`CancellationToken`, a `watch`, `broadcast` or `oneshot` receiver, a `*Shutdown` / `*Token` / `*Signal`
-    /// type, an `impl Future`) and the loop does not `select!`; (b) such a loop in an `async` block passed to
-    /// `tokio::spawn` whose handle is discarded (or, for `smol::spawn`, that is detached); (c) a fresh
-    /// `CancellationToken::new()` (or a `Default::default()` where the crate's callee takes a token) passed on while a
-    /// token parameter is in scope.
+    /// Flags long-running async work that nothing can stop: (a) an `async fn` that is public, a
+    /// trait method, or spawned as a task, with a `loop` that awaits and never breaks or returns,
+    /// when no parameter is a cancellation input (`CancellationToken`, a `watch`, `broadcast` or
+    /// `oneshot` receiver, a `*Shutdown` / `*Token` / `*Signal` type, an `impl Future`) and the
+    /// loop does not `select!`; (b) such a loop in an `async` block passed to `tokio::spawn` whose
+    /// handle is discarded (or, for `smol::spawn`, that is detached); (c) a fresh
+    /// `CancellationToken::new()` (or a `Default::default()` where the crate's callee takes a
+    /// token) passed on while a token parameter is in scope.
     ///
     /// ## Why is this bad?
     /// A task that cannot be told to stop keeps running through shutdown: connections stay open,
-    /// and buffered work is cut off mid-way when the runtime is dropped. A fresh
-    /// token passed to a callee is never cancelled, so the callee ignores the shutdown of its
-    /// caller.
+    /// and buffered work is cut off mid-way when the runtime is dropped. A fresh token passed to a
+    /// callee is never cancelled, so the callee ignores the shutdown of its caller.
     ///
     /// ## Example
     /// ```rust
@@ -52,19 +52,20 @@ declare_rule! {
     /// behaviour.
     ///
     /// ## Known problems
-    /// A loop counts as stoppable if it has a `break`, `return` or `?` at loop level, or selects;
-    /// a parameter counts as a cancellation input by its type or by its name (`cancel`, `stop`,
+    /// A loop counts as stoppable if it has a `break`, `return` or `?` at loop level, or selects; a
+    /// parameter counts as a cancellation input by its type or by its name (`cancel`, `stop`,
     /// `token`, ...), so `api_token: String` hides a finding. Dropping a future also cancels it, so
     /// a public `async fn` whose callers wrap it in a `select!` or a timeout is flagged anyway.
-    /// Test code (`#[test]` fns, `#[cfg(test)]` items, `tests/`) is not checked: the test's
-    /// runtime cancels its tasks. A trait method is taken to be as public as a `pub` fn whatever
-    /// its trait's visibility. A private fn counts as spawned when the crate spawns any fn of that
-    /// name (`tokio::spawn(name(..))`, `tokio::spawn(self.name())`); a method spawned through
-    /// another receiver (`tokio::spawn(conn.run())`) is not seen. `Default::default()` is
-    /// recognised only as an argument of a crate fn all of whose declarations of that name take
-    /// a `CancellationToken` at that position, so a method of another crate that shares the name
-    /// can be mistaken for it. A fresh token stored in a struct field is not flagged; one passed
-    /// on after the fn cancelled its own token parameter is.
+    /// Test code (`#[test]` fns, `#[cfg(test)]` items, `tests/`) is not checked: the test's runtime
+    /// cancels its tasks. A trait method is taken to be as public as a `pub` fn whatever its
+    /// trait's visibility. A private fn counts as spawned when the crate spawns any fn of that name
+    /// (`tokio::spawn(name(..))`, `tokio::spawn(self.name())`); a method spawned through another
+    /// receiver (`tokio::spawn(conn.run())`) is not seen. `Default::default()` is recognised only
+    /// as an argument of a crate fn all of whose declarations of that name take a
+    /// `CancellationToken` at that position, so a method of another crate that shares the name can
+    /// be mistaken for it. A fresh token stored in a struct field is not flagged; one passed on
+    /// after the fn cancelled its own token parameter is. (b) looks at spawn functions, not at
+    /// spawn methods (`handle.spawn(..)`, `executor.spawn(..)`).
     id: "missing-cancellation",
     category: Suspicious,
     fix: Sometimes,
