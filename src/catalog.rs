@@ -26,6 +26,8 @@ pub struct Cancellation {
     pub type_suffixes: Vec<String>,
     pub fresh_token: HashSet<String>,
     pub fresh_token_names: HashSet<String>,
+    pub cancel_on_drop_spawn: HashSet<String>,
+    pub default_calls: HashSet<String>,
 }
 
 #[derive(Debug, Deserialize)]

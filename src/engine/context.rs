@@ -82,6 +82,8 @@ pub struct SourceText<'s> {
     pub text: &'s str,
     /// Bytes before what was handed to the parser (a UTF-8 BOM, a `#!` line).
     pub base: usize,
+    /// The whole file is test code (an integration test or a benchmark).
+    pub test_file: bool,
 }
 
 /// Everything a file's analysis produces.
@@ -98,6 +100,7 @@ pub struct Context<'w> {
     pub(super) names: &'w Names,
     pub(super) exec: &'w [Exec],
     pub(super) allowed: &'w [String],
+    pub(super) in_test_code: bool,
     pub(super) sink: &'w mut Sink,
 }
 
@@ -109,6 +112,12 @@ impl<'w> Context<'w> {
     /// May the code here use `.await`? Not in a plain closure inside async code.
     pub fn can_await(&self) -> bool {
         self.async_site().is_some_and(|site| site.can_await)
+    }
+
+    /// Inside a test (`#[test]`, `#[tokio::test]`, ...), a `#[cfg(test)]` item, or a file under
+    /// `tests/` or `benches/`: code whose runtime ends with the test.
+    pub fn in_test_code(&self) -> bool {
+        self.in_test_code
     }
 
     pub fn async_site(&self) -> Option<&AsyncSite> {

@@ -90,6 +90,15 @@ pub fn read_source(path: &Path) -> Result<String, String> {
     })
 }
 
+/// Is the file an integration test or a benchmark: inside a `tests/` or `benches/` folder that
+/// sits next to a `Cargo.toml`?
+pub fn is_test_file(path: &Path) -> bool {
+    path.ancestors().skip(1).any(|dir| {
+        let is_test_dir = dir.file_name().is_some_and(|name| name == "tests" || name == "benches");
+        is_test_dir && dir.parent().is_some_and(|crate_dir| crate_dir.join("Cargo.toml").is_file())
+    })
+}
+
 /// Groups files by crate: the nearest folder above each file holding a `Cargo.toml`. Files with
 /// none share one group. Returns one group number per file.
 pub fn crate_groups(files: &[PathBuf]) -> Vec<usize> {
@@ -119,4 +128,18 @@ fn crate_root(dir: &Path, memo: &mut HashMap<PathBuf, Option<PathBuf>>) -> Optio
     };
     memo.insert(dir.to_path_buf(), root.clone());
     root
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_files_are_in_a_tests_folder_next_to_a_manifest() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        assert!(is_test_file(&root.join("tests/fixtures.rs")));
+        assert!(is_test_file(&root.join("tests/common/mod.rs")));
+        assert!(!is_test_file(&root.join("src/lib.rs")));
+        assert!(!is_test_file(&root.join("fixtures/tests/x.rs")));
+    }
 }

@@ -86,7 +86,7 @@ pub fn lint_paths(paths: &[PathBuf], options: &Options) -> Result<Report, String
 
 /// Lints one source text as a crate of its own (for tests and fuzzing).
 pub fn lint_source(path: &Path, text: &str) -> FileReport {
-    let (diagnostics, deferred, facts) = analyse(text);
+    let (diagnostics, deferred, facts) = analyse(text, files::is_test_file(path));
     let outcome =
         FileOutcome { path: path.to_path_buf(), group: 0, source: Arc::from(text), diagnostics, deferred, facts };
     let mut report = settle(vec![outcome]);
@@ -96,7 +96,7 @@ pub fn lint_source(path: &Path, text: &str) -> FileReport {
 fn lint_file(path: &Path, group: usize) -> FileOutcome {
     let (source, (diagnostics, deferred, facts)) = match files::read_source(path) {
         Ok(text) => {
-            let analysis = analyse(&text);
+            let analysis = analyse(&text, files::is_test_file(path));
             (text, analysis)
         }
         Err(message) => {
@@ -136,8 +136,8 @@ type Analysis = (Vec<Diagnostic>, Vec<Deferred>, FileFacts);
 
 /// Parses and walks one source text. A panic in a rule becomes an `internal-error` finding for
 /// this file only.
-fn analyse(text: &str) -> Analysis {
-    let result = catch_unwind(AssertUnwindSafe(|| analyse_unguarded(text, rules::ALL)));
+fn analyse(text: &str, test_file: bool) -> Analysis {
+    let result = catch_unwind(AssertUnwindSafe(|| analyse_unguarded(text, test_file, rules::ALL)));
     // proc-macro2 keeps every parsed source in a thread-local map; drop it once spans are turned
     // into byte ranges so memory is bounded by the largest file, not the whole tree.
     proc_macro2::extra::invalidate_current_thread_spans();
@@ -152,9 +152,9 @@ fn analyse(text: &str) -> Analysis {
     })
 }
 
-fn analyse_unguarded(text: &str, rules: &[&'static Rule]) -> Analysis {
+fn analyse_unguarded(text: &str, test_file: bool, rules: &[&'static Rule]) -> Analysis {
     let base = parser_offset(text);
-    let source = SourceText { text, base };
+    let source = SourceText { text, base, test_file };
     let file = match syn::parse_str::<syn::File>(&text[base..]) {
         Ok(file) => file,
         Err(err) => {

@@ -52,6 +52,8 @@ pub struct Binding {
     pub ty: Option<Resolved>,
     /// `let mut x`, `mut x: T`, `&mut self`: calls through it may need exclusive access.
     pub mutable: bool,
+    /// A parameter of the fn or closure, not a local variable.
+    pub param: bool,
 }
 
 /// Marks a path written with a leading `::` (`::tokio::spawn`), which always names a crate.
@@ -63,6 +65,8 @@ struct Scope {
     globs: Vec<Vec<String>>,
     items: HashSet<String>,
     bindings: Vec<Binding>,
+    /// The parameters of an fn item: bindings of the scopes around it are not visible inside.
+    fn_boundary: bool,
 }
 
 #[derive(Default, Debug)]
@@ -93,6 +97,11 @@ impl Names {
         self.scopes.push(Scope::default());
     }
 
+    /// Enters an fn item: the local variables of an fn around it are out of reach.
+    pub fn push_fn(&mut self) {
+        self.scopes.push(Scope { fn_boundary: true, ..Scope::default() });
+    }
+
     pub fn pop(&mut self) {
         self.scopes.pop();
     }
@@ -108,13 +117,22 @@ impl Names {
         if let Pat::Ident(p) = pat {
             if p.subpat.is_none() {
                 let mutable = p.mutability.is_some();
-                return self.bind(Binding { name: p.ident.to_string(), ty, mutable });
+                return self.bind(Binding { name: p.ident.to_string(), ty, mutable, param: false });
             }
         }
         let mut names = Vec::new();
         pat_idents(pat, &mut names);
         for name in names {
-            self.bind(Binding { name, ty: None, mutable: false });
+            self.bind(Binding { name, ty: None, mutable: false, param: false });
+        }
+    }
+
+    /// Binds a parameter pattern, like `bind_pat`, and marks what it binds as parameters.
+    pub fn bind_param(&mut self, pat: &Pat, ty: Option<Resolved>) {
+        let before = self.scopes.last().map_or(0, |s| s.bindings.len());
+        self.bind_pat(pat, ty);
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.bindings[before..].iter_mut().for_each(|b| b.param = true);
         }
     }
 
@@ -132,7 +150,13 @@ impl Names {
 
     /// Visible bindings, innermost (latest) first.
     pub fn bindings(&self) -> impl Iterator<Item = &Binding> {
-        self.scopes.iter().rev().flat_map(|s| s.bindings.iter().rev())
+        self.binding_scopes().flat_map(|s| s.bindings.iter().rev())
+    }
+
+    /// Scopes whose bindings are visible: up to the innermost fn item's parameters.
+    fn binding_scopes(&self) -> impl Iterator<Item = &Scope> {
+        let mut past_boundary = false;
+        self.scopes.iter().rev().take_while(move |s| !std::mem::replace(&mut past_boundary, s.fn_boundary))
     }
 
     pub fn resolve(&self, path: &syn::Path) -> Resolved {
@@ -161,8 +185,11 @@ impl Names {
             "crate" | "self" | "super" | "Self" => return resolved(Origin::Crate, segments),
             _ => {}
         }
+        let mut past_boundary = false;
         for scope in self.scopes.iter().rev() {
-            if segments.len() == 1 && scope.bindings.iter().any(|b| b.name == first) {
+            let bindings_visible = !past_boundary;
+            past_boundary |= scope.fn_boundary;
+            if bindings_visible && segments.len() == 1 && scope.bindings.iter().any(|b| b.name == first) {
                 return resolved(Origin::Local, segments);
             }
             if let Some(target) = scope.uses.get(&first) {
@@ -339,11 +366,25 @@ mod tests {
     fn local_items_and_bindings_shadow_imports() {
         let mut names = names_for("use futures::executor::block_on; use tokio::spawn;");
         names.push_block(&syn::parse_str::<syn::Block>("{ fn block_on() {} }").unwrap().stmts);
-        names.bind(Binding { name: "spawn".into(), ty: None, mutable: false });
+        names.bind(Binding { name: "spawn".into(), ty: None, mutable: false, param: false });
         assert_eq!(resolve(&names, "block_on").0, Origin::Crate);
         assert_eq!(resolve(&names, "spawn").0, Origin::Local);
         names.pop();
         assert_eq!(resolve(&names, "block_on").0, Origin::External);
+    }
+
+    #[test]
+    fn an_fn_item_does_not_see_the_bindings_around_it() {
+        let mut names = names_for("use tokio::spawn;");
+        names.push_fn();
+        names.bind_param(&syn::parse_quote!(token), None);
+        names.push_bindings();
+        names.bind_pat(&syn::parse_quote!(spawn), None);
+        assert!(names.binding("token").is_some_and(|b| b.param));
+        assert!(names.binding("spawn").is_some_and(|b| !b.param));
+        names.push_fn();
+        assert!(names.binding("token").is_none());
+        assert_eq!(resolve(&names, "spawn"), (Origin::External, "tokio::spawn".into()));
     }
 
     #[test]

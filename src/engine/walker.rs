@@ -5,6 +5,7 @@ use syn::visit::{self, Visit};
 use syn::{Block, Expr, FnArg, Local, Macro, Stmt, Type};
 
 use super::context::{callee, AsyncKind, AsyncSite, Context, Exec, FnKind, FnNode, Node, Sink, SourceText};
+use super::index::FnParams;
 use super::macros;
 use super::resolve::{Binding, Names, Resolved};
 use super::syntax::peel;
@@ -19,6 +20,8 @@ pub struct Walker<'a> {
     impl_kind: Vec<FnKind>,
     /// Lints named in `#[allow(..)]` / `#[expect(..)]` on the enclosing items, innermost last.
     allowed: Vec<String>,
+    /// How many test items (`#[test]` fns, `#[cfg(test)]` modules) enclose the code walked.
+    test_depth: usize,
     /// The closure passed to an offload function whose arguments are being visited, if any.
     offload_closure: Option<*const syn::ExprClosure>,
     pub sink: Sink,
@@ -33,6 +36,7 @@ impl<'a> Walker<'a> {
             exec: vec![Exec::Sync],
             impl_kind: Vec::new(),
             allowed: Vec::new(),
+            test_depth: usize::from(source.test_file),
             offload_closure: None,
             sink: Sink::default(),
         }
@@ -46,6 +50,7 @@ impl<'a> Walker<'a> {
                 names: &self.names,
                 exec: &self.exec,
                 allowed: &self.allowed,
+                in_test_code: self.test_depth > 0,
                 sink: &mut self.sink,
             };
             (rule.check)(node, &mut cx);
@@ -59,11 +64,15 @@ impl<'a> Walker<'a> {
         self.exec.pop();
     }
 
-    /// Runs `f` with the lints an item's `#[allow(..)]` / `#[expect(..)]` attributes name allowed.
-    fn with_allowed(&mut self, attrs: &[syn::Attribute], f: impl FnOnce(&mut Self)) {
+    /// Runs `f` inside an item with these attributes: the lints its `#[allow(..)]` /
+    /// `#[expect(..)]` name are allowed, and a test or `#[cfg(test)]` item makes it test code.
+    fn with_item_attrs(&mut self, attrs: &[syn::Attribute], f: impl FnOnce(&mut Self)) {
         let depth = self.allowed.len();
         self.allowed.extend(allowed_lints(attrs));
+        let is_test = is_test_item(attrs);
+        self.test_depth += usize::from(is_test);
         f(self);
+        self.test_depth -= usize::from(is_test);
         self.allowed.truncate(depth);
     }
 
@@ -72,8 +81,13 @@ impl<'a> Walker<'a> {
     }
 
     fn walk_fn(&mut self, node: FnNode<'_>) {
+        self.with_item_attrs(node.attrs, |w| w.walk_fn_body(node));
+    }
+
+    fn walk_fn_body(&mut self, node: FnNode<'_>) {
         let returns = returns_future(node.sig) && !is_entry_point(node.attrs);
         self.sink.facts.fns.push((node.sig.ident.to_string(), returns));
+        self.record_params(node.sig);
         let exec = match &node.sig.asyncness {
             Some(kw) => Exec::Async(AsyncSite {
                 kind: AsyncKind::Fn,
@@ -84,20 +98,20 @@ impl<'a> Walker<'a> {
             None => Exec::Sync,
         };
         self.with_exec(exec, |w| {
-            w.names.push_bindings();
+            w.names.push_fn();
             for input in &node.sig.inputs {
                 match input {
                     FnArg::Typed(arg) => {
                         let ty = w.resolve_type(&arg.ty);
                         let mut_ref = matches!(&*arg.ty, Type::Reference(r) if r.mutability.is_some());
-                        w.names.bind_pat(&arg.pat, ty);
+                        w.names.bind_param(&arg.pat, ty);
                         if let (true, syn::Pat::Ident(p)) = (mut_ref, &*arg.pat) {
                             w.names.mark_mutable(&p.ident.to_string());
                         }
                     }
                     FnArg::Receiver(r) => {
                         let mutable = r.mutability.is_some() || receiver_is_mut_ref(r);
-                        w.names.bind(Binding { name: "self".into(), ty: None, mutable });
+                        w.names.bind(Binding { name: "self".into(), ty: None, mutable, param: true });
                     }
                 }
             }
@@ -105,6 +119,19 @@ impl<'a> Walker<'a> {
             w.visit_block(node.body);
             w.names.pop();
         });
+    }
+
+    fn record_params(&mut self, sig: &syn::Signature) {
+        let types = sig
+            .inputs
+            .iter()
+            .filter_map(|input| match input {
+                FnArg::Typed(arg) => Some(self.resolve_type(&arg.ty).map(|t| t.last().to_string())),
+                FnArg::Receiver(_) => None,
+            })
+            .collect();
+        let params = FnParams { name: sig.ident.to_string(), receiver: sig.receiver().is_some(), types };
+        self.sink.facts.params.push(params);
     }
 
     /// The type a binding is declared with, seen through references and smart pointers.
@@ -171,26 +198,28 @@ impl<'a> Walker<'a> {
 impl<'ast> Visit<'ast> for Walker<'_> {
     fn visit_file(&mut self, file: &'ast syn::File) {
         self.names.push_items(&file.items);
-        self.with_allowed(&file.attrs, |w| visit::visit_file(w, file));
+        self.with_item_attrs(&file.attrs, |w| visit::visit_file(w, file));
         self.names.pop();
     }
 
     fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
         let Some((_, items)) = &m.content else { return };
         self.names.push_items(items);
-        self.with_allowed(&m.attrs, |w| w.with_exec(Exec::Sync, |w| items.iter().for_each(|item| w.visit_item(item))));
+        self.with_item_attrs(&m.attrs, |w| {
+            w.with_exec(Exec::Sync, |w| items.iter().for_each(|item| w.visit_item(item)))
+        });
         self.names.pop();
     }
 
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
         let node = FnNode { attrs: &f.attrs, vis: Some(&f.vis), sig: &f.sig, body: &f.block, kind: FnKind::Free };
-        self.with_allowed(&f.attrs, |w| w.walk_fn(node));
+        self.walk_fn(node);
     }
 
     fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
         let kind = if i.trait_.is_some() { FnKind::TraitImpl } else { FnKind::Inherent };
         self.impl_kind.push(kind);
-        self.with_allowed(&i.attrs, |w| {
+        self.with_item_attrs(&i.attrs, |w| {
             w.with_exec(Exec::Sync, |w| i.items.iter().for_each(|item| w.visit_impl_item(item)))
         });
         self.impl_kind.pop();
@@ -199,11 +228,11 @@ impl<'ast> Visit<'ast> for Walker<'_> {
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
         let kind = self.impl_kind.last().copied().unwrap_or(FnKind::Inherent);
         let node = FnNode { attrs: &f.attrs, vis: Some(&f.vis), sig: &f.sig, body: &f.block, kind };
-        self.with_allowed(&f.attrs, |w| w.walk_fn(node));
+        self.walk_fn(node);
     }
 
     fn visit_item_trait(&mut self, t: &'ast syn::ItemTrait) {
-        self.with_allowed(&t.attrs, |w| {
+        self.with_item_attrs(&t.attrs, |w| {
             w.with_exec(Exec::Sync, |w| t.items.iter().for_each(|item| w.visit_trait_item(item)))
         });
     }
@@ -212,9 +241,12 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         match &f.default {
             Some(body) => {
                 let node = FnNode { attrs: &f.attrs, vis: None, sig: &f.sig, body, kind: FnKind::TraitDefault };
-                self.with_allowed(&f.attrs, |w| w.walk_fn(node))
+                self.walk_fn(node)
             }
-            None => self.sink.facts.fns.push((f.sig.ident.to_string(), returns_future(&f.sig))),
+            None => {
+                self.sink.facts.fns.push((f.sig.ident.to_string(), returns_future(&f.sig)));
+                self.record_params(&f.sig);
+            }
         }
     }
 
@@ -272,7 +304,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
                     syn::Pat::Type(t) => w.resolve_type(&t.ty),
                     _ => None,
                 };
-                w.names.bind_pat(input, ty);
+                w.names.bind_param(input, ty);
             }
             w.visit_expr(&c.body);
             w.names.pop();
@@ -377,6 +409,36 @@ fn is_entry_point(attrs: &[syn::Attribute]) -> bool {
         let segments = &attr.path().segments;
         segments.len() >= 2 && segments.last().is_some_and(|s| s.ident == "main" || s.ident == "test")
     })
+}
+
+/// `#[test]`, `#[tokio::test]`, `#[bench]`, or `#[cfg(test)]` (also `#[cfg(all(test, ..))]`).
+fn is_test_item(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|attr| {
+        let path = attr.path();
+        if path.is_ident("cfg") {
+            return attr.parse_args::<syn::Meta>().is_ok_and(|meta| cfg_implies_test(&meta));
+        }
+        path.segments.last().is_some_and(|s| s.ident == "test" || s.ident == "bench")
+    })
+}
+
+/// Does a `cfg` predicate hold only when compiling tests?
+fn cfg_implies_test(meta: &syn::Meta) -> bool {
+    use syn::punctuated::Punctuated;
+    match meta {
+        syn::Meta::Path(path) => path.is_ident("test"),
+        syn::Meta::List(list) if list.path.is_ident("all") || list.path.is_ident("any") => {
+            let Ok(preds) = list.parse_args_with(Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated) else {
+                return false;
+            };
+            if list.path.is_ident("all") {
+                preds.iter().any(cfg_implies_test)
+            } else {
+                !preds.is_empty() && preds.iter().all(cfg_implies_test)
+            }
+        }
+        _ => false,
+    }
 }
 
 /// `async fn`, or a signature returning `impl Future`, `BoxFuture`, `Pin<Box<dyn Future>>`.

@@ -1,27 +1,29 @@
-
+use std::collections::HashSet;
 
 use syn::visit::{self, Visit};
-use syn::{Expr, ExprLoop, FnArg, Pat, Stmt, Type, Visibility};
+use syn::{Expr, ExprAsync, ExprCall, ExprLoop, FnArg, Pat, Stmt, Type, Visibility};
 
-use super::{Context, FnNode, Node};
+use super::{Context, FnKind, FnNode, Node};
 use crate::diagnostic::{Applicability, Edit};
 use crate::engine::index::Condition;
+use crate::engine::resolve::Origin;
 use crate::engine::syntax::{peel, OwnCode};
 
 declare_rule! {
     /// ## What it does
-    /// Flags long-running async work that nothing can stop: (a) an `async fn` that is public or
-    /// spawned as a task, with a `loop` that awaits and never breaks or returns, when no
-    /// parameter is a cancellation input (`CancellationToken`, a `watch`, `broadcast` or `oneshot`
-    /// receiver, a `*Shutdown` / `*Token` / `*Signal` type, an `impl Future`) and the loop does not
-    /// `select!`; (b) such a loop in an `async` block passed to `tokio::spawn` whose handle is
-    /// discarded; (c) a fresh `CancellationToken::new()` passed on while a token is in scope.
+    /// Flags long-running async work that nothing can stop: (a) an `async fn` that is public, a
+    /// trait method, or spawned as a task, with a `loop` that awaits and never breaks or returns,
+    /// when no parameter is a cancellation input (`CancellationToken`, a `watch`, `broadcast` or
+    /// `oneshot` receiver, a `*Shutdown` / `*Token` / `*Signal` type, an `impl Future`) and the
+    /// loop does not `select!`; (b) such a loop in an `async` block passed to `tokio::spawn` whose
+    /// handle is discarded (or, for `smol::spawn`, that is detached); (c) a fresh
+    /// `CancellationToken::new()` (or a `Default::default()` where the crate's callee takes a
+    /// token) passed on while a token parameter is in scope.
     ///
     /// ## Why is this bad?
     /// A task that cannot be told to stop keeps running through shutdown: connections stay open,
-    /// buffered work is cut off mid-way when the runtime is dropped, and tests leak tasks. A fresh
-    /// token passed to a callee is never cancelled, so the callee ignores the shutdown of its
-    /// caller.
+    /// and buffered work is cut off mid-way when the runtime is dropped. A fresh token passed to a
+    /// callee is never cancelled, so the callee ignores the shutdown of its caller.
     ///
     /// ## Example
     /// ```rust
@@ -50,10 +52,20 @@ declare_rule! {
     /// behaviour.
     ///
     /// ## Known problems
-    /// A loop counts as stoppable if it has a `break`, `return` or `?` at loop level, or selects.
-    /// Dropping a future also cancels it, so a public `async fn` whose callers wrap it in a
-    /// `select!` or a timeout is flagged anyway. `Default::default()` passed as a token is not
-    /// recognised.
+    /// A loop counts as stoppable if it has a `break`, `return` or `?` at loop level, or selects; a
+    /// parameter counts as a cancellation input by its type or by its name (`cancel`, `stop`,
+    /// `token`, ...), so `api_token: String` hides a finding. Dropping a future also cancels it, so
+    /// a public `async fn` whose callers wrap it in a `select!` or a timeout is flagged anyway.
+    /// Test code (`#[test]` fns, `#[cfg(test)]` items, `tests/`) is not checked: the test's runtime
+    /// cancels its tasks. A trait method is taken to be as public as a `pub` fn whatever its
+    /// trait's visibility. A private fn counts as spawned when the crate spawns any fn of that name
+    /// (`tokio::spawn(name(..))`, `tokio::spawn(self.name())`); a method spawned through another
+    /// receiver (`tokio::spawn(conn.run())`) is not seen. `Default::default()` is recognised only
+    /// as an argument of a crate fn all of whose declarations of that name take a
+    /// `CancellationToken` at that position, so a method of another crate that shares the name can
+    /// be mistaken for it. A fresh token stored in a struct field is not flagged; one passed on
+    /// after the fn cancelled its own token parameter is. (b) looks at spawn functions, not at
+    /// spawn methods (`handle.spawn(..)`, `executor.spawn(..)`).
     id: "missing-cancellation",
     category: Suspicious,
     fix: Sometimes,
@@ -61,11 +73,15 @@ declare_rule! {
 }
 
 fn check(node: Node<'_>, cx: &mut Context<'_>) {
+    // A test's runtime is dropped when the test ends, and that cancels every task on it.
+    if cx.in_test_code() {
+        return;
+    }
     match node {
         Node::Fn(f) => check_fn(f, cx),
         Node::Stmt { block, index } => check_spawned_block(&block.stmts[index], cx),
-        Node::Call(call) => check_fresh_tokens(call.args.iter(), cx),
-        Node::MethodCall(call) => check_fresh_tokens(call.args.iter(), cx),
+        Node::Call(call) => check_fresh_tokens(crate_callee(cx, call), call.args.iter(), cx),
+        Node::MethodCall(call) => check_fresh_tokens(Some((call.method.to_string(), true)), call.args.iter(), cx),
         _ => {}
     }
 }
@@ -75,20 +91,30 @@ fn check_fn(f: FnNode<'_>, cx: &mut Context<'_>) {
     if f.sig.asyncness.is_none() || f.sig.inputs.iter().any(|arg| is_cancellation_input(cx, f, arg)) {
         return;
     }
+    // `#[tokio::main]`: the program ends when it returns, and with it everything it runs.
+    let is_main = f.attrs.iter().any(|a| a.path().segments.last().is_some_and(|s| s.ident == "main"));
+    if is_main {
+        return;
+    }
     let Some(endless) = endless_loops(&f.body.stmts).first().map(|l| cx.range(&l.loop_token)) else { return };
     let name = f.sig.ident.to_string();
-    let is_public = matches!(f.vis, Some(Visibility::Public(_)));
+    // A trait method is as public as its trait, whose visibility is not looked at.
+    let (label, spawned) = match (f.kind, f.vis) {
+        (FnKind::TraitImpl | FnKind::TraitDefault, _) => ("trait method with no cancellation input", false),
+        (_, Some(Visibility::Public(_))) => ("public async fn with no cancellation input", false),
+        _ => ("spawned as a task with no cancellation input", true),
+    };
     let report = cx
         .report(cx.range(f.sig), format!("`{name}` loops forever with no way to cancel it"))
-        .label(if is_public { "public async fn with no cancellation input" } else { "spawned as a task with no cancellation input" })
+        .label(label)
         .secondary(endless, "this loop awaits and never breaks, returns or selects")
         .help("accept a `CancellationToken` and `select!` on `token.cancelled()` in the loop");
-    if !is_public {
+    if spawned {
         report.when(Condition::FnIsSpawned(name));
     }
 }
 
-/// (b) `tokio::spawn(async move { loop { x.await; } });`
+/// (b) `tokio::spawn(async move { loop { x.await; } });`, `smol::spawn(async { .. }).detach();`
 fn check_spawned_block(stmt: &Stmt, cx: &mut Context<'_>) {
     let expr = match stmt {
         Stmt::Expr(expr, Some(_)) => expr,
@@ -98,40 +124,102 @@ fn check_spawned_block(stmt: &Stmt, cx: &mut Context<'_>) {
         },
         _ => return,
     };
-    let Expr::Call(call) = peel(expr) else { return };
-    if !cx.callee(call).is_some_and(|p| p.is_in(&cx.catalog().executors.spawn)) {
+    // A `JoinHandle` detaches its task when dropped; a `Task` (smol) cancels it unless detached.
+    let (call, detached) = match peel(expr) {
+        Expr::Call(call) => (call, false),
+        Expr::MethodCall(m) if m.method == "detach" && m.args.is_empty() => match peel(&m.receiver) {
+            Expr::Call(call) => (call, true),
+            _ => return,
+        },
+        _ => return,
+    };
+    let Some(spawner) = cx.callee(call) else { return };
+    let catalog = cx.catalog();
+    let cancels_on_drop = spawner.is_in(&catalog.cancellation.cancel_on_drop_spawn);
+    if !spawner.is_in(&catalog.executors.spawn) || cancels_on_drop != detached {
         return;
     }
-    let Some(Expr::Async(block)) = call.args.first().map(peel) else { return };
-    if mentions_cancellation(&block.block) {
+    let Some(task) = call.args.first() else { return };
+    let Some(block) = spawned_block(task) else { return };
+    if mentions_cancellation(task) {
         return;
     }
     let Some(endless) = endless_loops(&block.block.stmts).first().map(|l| cx.range(&l.loop_token)) else { return };
+    let label = if detached {
+        "the task is detached, so it cannot be cancelled either"
+    } else {
+        "the handle is discarded, so the task cannot be aborted either"
+    };
     cx.report(cx.range(call), "spawned task loops forever with no way to cancel it")
-        .label("the handle is discarded, so the task cannot be aborted either")
+        .label(label)
         .secondary(endless, "this loop awaits and never breaks, returns or selects")
         .help("move a `CancellationToken` (or a child of one) into the task and `select!` on `token.cancelled()`");
 }
 
-/// (c) `callee(CancellationToken::new())` with a token in scope.
-fn check_fresh_tokens<'a>(args: impl Iterator<Item = &'a Expr>, cx: &mut Context<'_>) {
-    for arg in args {
-        let Expr::Call(call) = peel(arg) else { continue };
+/// The `async` block a spawned future is made of: `async { .. }`, also behind adapters such as
+/// `async { .. }.instrument(span)`.
+fn spawned_block(task: &Expr) -> Option<&ExprAsync> {
+    match peel(task) {
+        Expr::Async(block) => Some(block),
+        Expr::MethodCall(call) => spawned_block(&call.receiver),
+        _ => None,
+    }
+}
+
+/// (c) `callee(CancellationToken::new())` with a token in scope; also `callee(Default::default())`
+/// when every crate fn named `callee` takes a `CancellationToken` there.
+fn check_fresh_tokens<'a>(callee: Option<(String, bool)>, args: impl Iterator<Item = &'a Expr>, cx: &mut Context<'_>) {
+    for (index, arg) in args.enumerate() {
+        let arg = match peel(arg) {
+            Expr::Reference(r) => peel(&r.expr),
+            arg => arg,
+        };
+        let Expr::Call(call) = arg else { continue };
         let Some(path) = cx.callee(call) else { continue };
         let tokens = &cx.catalog().cancellation;
         let tail = path.segments.iter().rev().take(2).rev().cloned().collect::<Vec<_>>().join("::");
-        if !(path.is_in(&tokens.fresh_token) || tokens.fresh_token_names.contains(&tail)) {
-            continue;
-        }
-        let token = cx.names().bindings().find(|b| b.ty.as_ref().is_some_and(|t| t.last() == "CancellationToken"));
-        let Some(token) = token.map(|b| b.name.clone()) else { continue };
+        let fresh_token = path.is_in(&tokens.fresh_token) || tokens.fresh_token_names.contains(&tail);
+        let default = matches!(path.origin, Origin::External | Origin::Unknown) && tokens.default_calls.contains(&path.joined());
+        let condition = match (&callee, fresh_token, default) {
+            (_, true, _) => None,
+            (Some((name, method)), false, true) => Some(Condition::ParamHasType {
+                callee: name.clone(),
+                method: *method,
+                index,
+                ty: "CancellationToken".into(),
+            }),
+            _ => continue,
+        };
+        let Some(token) = token_in_scope(cx) else { continue };
         let replacement = format!("{token}.child_token()");
         let range = cx.range(call);
-        cx.report(range.clone(), format!("a fresh `CancellationToken` is passed on while `{token}` is in scope"))
+        let report = cx
+            .report(range.clone(), format!("a fresh `CancellationToken` is passed on while `{token}` is in scope"))
             .label("nothing ever cancels this token")
             .help(format!("pass `{token}` or `{replacement}` so cancellation reaches the callee"))
             .fix(Applicability::Unsafe, format!("replace with `{replacement}`"), vec![Edit { range, replacement }]);
+        if let Some(condition) = condition {
+            report.when(condition);
+        }
     }
+}
+
+/// The name a call's callee is declared under in this crate, and whether it is a method; `None`
+/// when the callee is not a crate fn that the crate index could know.
+fn crate_callee(cx: &Context<'_>, call: &ExprCall) -> Option<(String, bool)> {
+    let path = cx.callee(call)?;
+    matches!(path.origin, Origin::Crate | Origin::Unknown).then(|| (path.last().to_string(), false))
+}
+
+/// The innermost parameter typed `CancellationToken` that no later binding shadows: a token this
+/// code was given, so its caller can cancel it.
+fn token_in_scope(cx: &Context<'_>) -> Option<String> {
+    let mut seen = HashSet::new();
+    cx.names()
+        .bindings()
+        .filter(|b| seen.insert(b.name.as_str()))
+        .find(|b| b.param && b.ty.as_ref().is_some_and(|t| t.last() == "CancellationToken"))
+        .map(|b| b.name.clone())
 }
 
 fn is_cancellation_input(cx: &Context<'_>, f: FnNode<'_>, arg: &FnArg) -> bool {
@@ -175,8 +263,8 @@ fn is_cancellation_name(name: &str) -> bool {
     ["cancel", "shutdown", "stop", "token", "signal", "quit", "terminate", "kill", "exit"].iter().any(|w| name.contains(w))
 }
 
-/// Does the async block mention anything that looks like a cancellation input?
-fn mentions_cancellation(block: &syn::Block) -> bool {
+/// Does the spawned future mention anything that looks like a cancellation input?
+fn mentions_cancellation(task: &Expr) -> bool {
     struct Finder(bool);
     impl Visit<'_> for Finder {
         fn visit_ident(&mut self, ident: &proc_macro2::Ident) {
@@ -188,7 +276,7 @@ fn mentions_cancellation(block: &syn::Block) -> bool {
         }
     }
     let mut finder = Finder(false);
-    finder.visit_block(block);
+    finder.visit_expr(task);
     finder.0
 }
 
