@@ -51,8 +51,9 @@ declare_rule! {
     /// taken as ordered and not flagged. A call whose order matters for a reason its name does not
     /// show is flagged: a state machine fed one event at a time, a cache the previous call filled,
     /// events the loop body also emits. So is a method needing `&mut self` on a receiver reached
-    /// through a shared reference. Test code is checked like other code, though tests often await
-    /// one step at a time on purpose.
+    /// through a shared reference. Test code (`#[test]` / `#[tokio::test]` fns, `#[cfg(test)]`
+    /// modules, `tests/` and `benches/`) is not checked: tests often await one step at a time on
+    /// purpose.
     id: "sequential-await-in-loop",
     category: Perf,
     fix: Never,
@@ -60,7 +61,9 @@ declare_rule! {
 }
 
 fn check(node: Node<'_>, cx: &mut Context<'_>) {
-    if !cx.in_async() {
+    // Tests await one step at a time on purpose (deterministic order, readable failures), and
+    // their speed is not what this rule is about.
+    if !cx.in_async() || cx.in_test_code() {
         return;
     }
     match node {
