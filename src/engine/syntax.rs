@@ -4,7 +4,9 @@
 
 use proc_macro2::{TokenStream, TokenTree};
 use syn::visit::{self, Visit};
-use syn::{Expr, ExprAwait, Lifetime, Macro, Stmt};
+use syn::{Expr, ExprAwait, Lifetime, Local, Macro, Pat, Stmt};
+
+use super::resolve::pat_idents;
 
 /// Macros that await their arguments (`tokio::select!`, `join!`, ...).
 pub fn is_awaiting_macro(mac: &Macro) -> bool {
@@ -157,6 +159,64 @@ fn scan_tokens(tokens: TokenStream, f: &mut impl FnMut(&TokenTree)) {
         }
         f(&tt);
     }
+}
+
+/// A value a statement throws away.
+pub struct Discarded<'a> {
+    pub expr: &'a Expr,
+    /// The `let` it was bound by, if any (`let _ = ..`, `let x = ..`).
+    pub local: Option<&'a Local>,
+    /// The name it was bound to and that nothing after uses.
+    pub unused: Option<&'a proc_macro2::Ident>,
+}
+
+/// `expr;`, `_ = expr;`, `let _ = expr;` (also typed), or `let x = expr;` with `x` never used by
+/// the statements after it in the block.
+pub fn discarded_value(stmts: &[Stmt], index: usize) -> Option<Discarded<'_>> {
+    match &stmts[index] {
+        Stmt::Expr(Expr::Assign(assign), Some(_)) if matches!(peel(&assign.left), Expr::Infer(_)) => {
+            Some(Discarded { expr: &assign.right, local: None, unused: None })
+        }
+        Stmt::Expr(expr, Some(_)) => Some(Discarded { expr, local: None, unused: None }),
+        Stmt::Local(local) => {
+            let init = local.init.as_ref().filter(|i| i.diverge.is_none())?;
+            let pat = match &local.pat {
+                Pat::Type(typed) => &*typed.pat,
+                pat => pat,
+            };
+            let unused = match pat {
+                Pat::Wild(_) => None,
+                Pat::Ident(p) if p.subpat.is_none() && !used_later(&stmts[index + 1..], &p.ident.to_string()) => {
+                    Some(&p.ident)
+                }
+                _ => return None,
+            };
+            Some(Discarded { expr: &init.expr, local: Some(local), unused })
+        }
+        _ => None,
+    }
+}
+
+/// Is the binding `name` used by `stmts`? A later `let` that binds the same name again ends the
+/// search (after its initialiser, which may still use the old binding); anything else is
+/// conservative: any mention counts as a use.
+pub fn used_later(stmts: &[Stmt], name: &str) -> bool {
+    for stmt in stmts {
+        if let Stmt::Local(local) = stmt {
+            let mut bound = Vec::new();
+            pat_idents(&local.pat, &mut bound);
+            if bound.iter().any(|b| b == name) {
+                return local.init.as_ref().is_some_and(|init| {
+                    expr_mentions(&init.expr, name)
+                        || init.diverge.as_ref().is_some_and(|(_, d)| expr_mentions(d, name))
+                });
+            }
+        }
+        if mentions(std::slice::from_ref(stmt), name) {
+            return true;
+        }
+    }
+    false
 }
 
 /// Is `name` mentioned anywhere in `stmts` (as an identifier, inside macros, or as an inline

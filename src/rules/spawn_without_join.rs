@@ -1,8 +1,8 @@
-use syn::{Expr, Pat, Stmt};
+use syn::Expr;
 
 use super::{Context, Node};
-use crate::engine::resolve::{pat_idents, Resolved};
-use crate::engine::syntax::{expr_mentions, mentions, peel};
+use crate::engine::resolve::Resolved;
+use crate::engine::syntax::{discarded_value, peel};
 
 declare_rule! {
     /// ## What it does
@@ -48,28 +48,8 @@ declare_rule! {
 
 fn check(node: Node<'_>, cx: &mut Context<'_>) {
     let Node::Stmt { block, index } = node else { return };
-    let (expr, unused) = match &block.stmts[index] {
-        // `_ = tokio::spawn(..);` discards it as surely as `let _ =`.
-        Stmt::Expr(Expr::Assign(assign), Some(_)) if matches!(peel(&assign.left), Expr::Infer(_)) => {
-            (&*assign.right, None)
-        }
-        Stmt::Expr(expr, Some(_)) => (expr, None),
-        Stmt::Local(local) => {
-            let Some(init) = local.init.as_ref().filter(|i| i.diverge.is_none()) else { return };
-            let pat = match &local.pat {
-                Pat::Type(typed) => &*typed.pat,
-                pat => pat,
-            };
-            match pat {
-                Pat::Wild(_) => (&*init.expr, None),
-                Pat::Ident(p) if p.subpat.is_none() && !used_later(&block.stmts[index + 1..], &p.ident.to_string()) => {
-                    (&*init.expr, Some(cx.range(&p.ident)))
-                }
-                _ => return,
-            }
-        }
-        _ => return,
-    };
+    let Some(discarded) = discarded_value(&block.stmts, index) else { return };
+    let (expr, unused) = (discarded.expr, discarded.unused.map(|ident| cx.range(ident)));
     let Some(spawner) = spawner(cx, expr) else { return };
     // From the callee on: outer attributes (`#[cfg(..)] tokio::spawn(f);`) are not the spawn.
     let start = match peel(expr) {
@@ -91,27 +71,6 @@ fn check(node: Node<'_>, cx: &mut Context<'_>) {
     if let Some(binding) = unused {
         report.secondary(binding, "the handle is bound here and never used");
     }
-}
-
-/// Is the binding `name` used by `stmts`? A later `let` that binds the same name again ends the
-/// search (after its initialiser, which may still use the old binding); anything else is
-/// conservative: any mention counts as a use.
-fn used_later(stmts: &[Stmt], name: &str) -> bool {
-    for stmt in stmts {
-        if let Stmt::Local(local) = stmt {
-            let mut bound = Vec::new();
-            pat_idents(&local.pat, &mut bound);
-            if bound.iter().any(|b| b == name) {
-                return local.init.as_ref().is_some_and(|init| {
-                    expr_mentions(&init.expr, name) || init.diverge.as_ref().is_some_and(|(_, d)| expr_mentions(d, name))
-                });
-            }
-        }
-        if mentions(std::slice::from_ref(stmt), name) {
-            return true;
-        }
-    }
-    false
 }
 
 /// The spawner `expr` calls: a spawn function, or `.spawn(..)` on a known executor.

@@ -1,10 +1,10 @@
-use syn::{Expr, Pat, Stmt};
+use syn::{Expr, Stmt};
 
 use super::{Context, Node};
 use crate::diagnostic::{Applicability, Edit};
 use crate::engine::index::Condition;
 use crate::engine::resolve::{pat_idents, Origin};
-use crate::engine::syntax::{mentions, peel};
+use crate::engine::syntax::{discarded_value, peel};
 
 declare_rule! {
     /// ## What it does
@@ -68,26 +68,19 @@ declare_rule! {
 
 fn check(node: Node<'_>, cx: &mut Context<'_>) {
     let Node::Stmt { block, index } = node else { return };
-    match &block.stmts[index] {
+    let Some(discarded) = discarded_value(&block.stmts, index) else { return };
+    let unused = discarded.unused.map(|ident| cx.range(ident));
+    match discarded.local {
         // rustc's own lint for a dropped future statement.
-        Stmt::Expr(_, Some(_)) if cx.lint_allowed("unused_must_use") => {}
-        Stmt::Expr(expr, Some(_)) => check_dropped(cx, expr, cx.range(expr), None),
-        Stmt::Local(local) => {
-            let Some(init) = &local.init else { return };
-            if init.diverge.is_some() || allows_dropped_future(&local.attrs) || cx.lint_allowed(LET_UNDERSCORE_FUTURE) {
+        None if cx.lint_allowed("unused_must_use") => {}
+        None => check_dropped(cx, discarded.expr, cx.range(discarded.expr), None),
+        Some(local) => {
+            if allows_dropped_future(&local.attrs) || cx.lint_allowed(LET_UNDERSCORE_FUTURE) {
                 return;
             }
-            let unused = match &local.pat {
-                Pat::Wild(_) => None,
-                Pat::Ident(p) if p.subpat.is_none() && !mentions(&block.stmts[index + 1..], &p.ident.to_string()) => {
-                    Some(cx.range(&p.ident))
-                }
-                _ => return,
-            };
             let range = cx.range(&local.let_token).start..cx.range(&local.semi_token).end;
-            check_dropped(cx, &init.expr, range, unused);
+            check_dropped(cx, discarded.expr, range, unused);
         }
-        _ => {}
     }
 }
 
