@@ -9,23 +9,23 @@ use crate::diagnostic::Diagnostic;
 /// Facts one file contributes to its crate's index.
 #[derive(Default, Debug)]
 pub struct FileFacts {
-    /// Every fn and method name declared in the file, and whether it returns a future.
-    pub fns: Vec<(String, bool)>,
+    /// Every fn and method declared in the file.
+    pub fns: Vec<FnDecl>,
     /// Names of fns whose future is passed straight to a spawner (`tokio::spawn(run(..))`).
     pub spawned: Vec<String>,
-    /// Every fn and method declared in the file, with its parameter types.
-    pub params: Vec<FnParams>,
 }
 
-/// The parameters of one fn or method declaration.
+/// One fn or method declaration, as far as other files need to know it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FnParams {
+pub struct FnDecl {
     pub name: String,
+    /// `async fn`, or returns `impl Future` / `BoxFuture` (not a `#[tokio::main]` fn).
+    pub returns_future: bool,
     /// Takes `self`: it is called as a method.
     pub receiver: bool,
     /// The last segment of each other parameter's type as resolved (through references, `Arc`,
     /// `Rc` and `Box`), or `None` when it is not a path.
-    pub types: Vec<Option<String>>,
+    pub param_types: Vec<Option<String>>,
 }
 
 /// A finding that holds only if the crate index agrees.
@@ -48,38 +48,33 @@ pub struct Deferred {
 
 #[derive(Default, Debug)]
 pub struct CrateIndex {
-    /// name -> (declarations returning a future, declarations that do not)
-    fns: HashMap<String, (u32, u32)>,
+    /// name -> every declaration of that name (never empty).
+    fns: HashMap<String, Vec<FnDecl>>,
     spawned: HashSet<String>,
-    /// name -> every declaration's parameters.
-    params: HashMap<String, Vec<FnParams>>,
 }
 
 impl CrateIndex {
-    pub fn add(&mut self, facts: &FileFacts) {
-        for (name, is_async) in &facts.fns {
-            let entry = self.fns.entry(name.clone()).or_default();
-            if *is_async {
-                entry.0 += 1;
-            } else {
-                entry.1 += 1;
-            }
+    pub fn add(&mut self, facts: FileFacts) {
+        for decl in facts.fns {
+            self.fns.entry(decl.name.clone()).or_default().push(decl);
         }
-        self.spawned.extend(facts.spawned.iter().cloned());
-        for f in &facts.params {
-            self.params.entry(f.name.clone()).or_default().push(f.clone());
-        }
+        self.spawned.extend(facts.spawned);
     }
 
-    fn param_has_type(&self, callee: &str, method: bool, index: usize, ty: &str) -> bool {
-        self.params.get(callee).is_some_and(|decls| {
-            decls.iter().all(|f| f.receiver == method && f.types.get(index).is_some_and(|t| t.as_deref() == Some(ty)))
-        })
+    /// Does every declaration of `name` satisfy `f` (and is there one)?
+    fn all_decls(&self, name: &str, f: impl Fn(&FnDecl) -> bool) -> bool {
+        self.fns.get(name).is_some_and(|decls| decls.iter().all(f))
     }
 
     /// Async in one place and sync in another is ambiguous: not async.
     pub fn is_async(&self, name: &str) -> bool {
-        self.fns.get(name).is_some_and(|&(async_decls, sync_decls)| async_decls > 0 && sync_decls == 0)
+        self.all_decls(name, |d| d.returns_future)
+    }
+
+    fn param_has_type(&self, callee: &str, method: bool, index: usize, ty: &str) -> bool {
+        self.all_decls(callee, |d| {
+            d.receiver == method && d.param_types.get(index).is_some_and(|t| t.as_deref() == Some(ty))
+        })
     }
 
     pub fn holds(&self, condition: &Condition) -> bool {
@@ -95,15 +90,17 @@ impl CrateIndex {
 mod tests {
     use super::*;
 
+    fn decl(name: &str, returns_future: bool, receiver: bool, param_types: &[Option<&str>]) -> FnDecl {
+        let param_types = param_types.iter().map(|t| t.map(String::from)).collect();
+        FnDecl { name: name.into(), returns_future, receiver, param_types }
+    }
+
     #[test]
     fn a_name_both_async_and_sync_is_not_async() {
         let mut index = CrateIndex::default();
-        index.add(&FileFacts { fns: vec![("fetch".into(), true), ("send".into(), true)], ..FileFacts::default() });
-        index.add(&FileFacts {
-            fns: vec![("send".into(), false)],
-            spawned: vec!["run".into()],
-            ..FileFacts::default()
-        });
+        let fns = vec![decl("fetch", true, false, &[]), decl("send", true, true, &[])];
+        index.add(FileFacts { fns, spawned: vec![] });
+        index.add(FileFacts { fns: vec![decl("send", false, true, &[])], spawned: vec!["run".into()] });
         assert!(index.is_async("fetch"));
         assert!(!index.is_async("send"));
         assert!(!index.is_async("missing"));
@@ -112,15 +109,14 @@ mod tests {
 
     #[test]
     fn a_param_type_holds_only_if_every_declaration_agrees() {
-        let token = |name: &str, receiver| FnParams {
-            name: name.into(),
-            receiver,
-            types: vec![Some("Config".into()), Some("CancellationToken".into())],
-        };
-        let other = FnParams { name: "start".into(), receiver: true, types: vec![Some("Config".into()), None] };
+        let types = [Some("Config"), Some("CancellationToken")];
+        let fns = vec![
+            decl("run", true, false, &types),
+            decl("start", true, true, &types),
+            decl("start", true, true, &[Some("Config"), None]),
+        ];
         let mut index = CrateIndex::default();
-        index
-            .add(&FileFacts { params: vec![token("run", false), token("start", true), other], ..FileFacts::default() });
+        index.add(FileFacts { fns, spawned: vec![] });
         let holds = |callee: &str, method, index_: usize| {
             let ty = "CancellationToken".to_string();
             index.holds(&Condition::ParamHasType { callee: callee.into(), method, index: index_, ty })

@@ -110,11 +110,11 @@ fn lint_file(path: &Path, group: usize) -> FileOutcome {
 }
 
 /// Builds each crate's index and keeps the deferred findings it confirms.
-fn settle(outcomes: Vec<FileOutcome>) -> Report {
+fn settle(mut outcomes: Vec<FileOutcome>) -> Report {
     let files_analysed = outcomes.len();
     let mut indexes: HashMap<usize, CrateIndex> = HashMap::new();
-    for outcome in &outcomes {
-        indexes.entry(outcome.group).or_default().add(&outcome.facts);
+    for outcome in &mut outcomes {
+        indexes.entry(outcome.group).or_default().add(std::mem::take(&mut outcome.facts));
     }
     let mut files = Vec::new();
     for outcome in outcomes {

@@ -5,7 +5,7 @@ use syn::visit::{self, Visit};
 use syn::{Block, Expr, FnArg, Local, Macro, Stmt, Type};
 
 use super::context::{callee, AsyncKind, AsyncSite, Context, Exec, FnKind, FnNode, Node, Sink, SourceText};
-use super::index::FnParams;
+use super::index::FnDecl;
 use super::macros;
 use super::resolve::{Binding, Names, Resolved};
 use super::syntax::peel;
@@ -85,9 +85,7 @@ impl<'a> Walker<'a> {
     }
 
     fn walk_fn_body(&mut self, node: FnNode<'_>) {
-        let returns = returns_future(node.sig) && !is_entry_point(node.attrs);
-        self.sink.facts.fns.push((node.sig.ident.to_string(), returns));
-        self.record_params(node.sig);
+        self.record_fn(node.sig, node.attrs);
         let exec = match &node.sig.asyncness {
             Some(kw) => Exec::Async(AsyncSite {
                 kind: AsyncKind::Fn,
@@ -121,8 +119,8 @@ impl<'a> Walker<'a> {
         });
     }
 
-    fn record_params(&mut self, sig: &syn::Signature) {
-        let types = sig
+    fn record_fn(&mut self, sig: &syn::Signature, attrs: &[syn::Attribute]) {
+        let param_types = sig
             .inputs
             .iter()
             .filter_map(|input| match input {
@@ -130,8 +128,12 @@ impl<'a> Walker<'a> {
                 FnArg::Receiver(_) => None,
             })
             .collect();
-        let params = FnParams { name: sig.ident.to_string(), receiver: sig.receiver().is_some(), types };
-        self.sink.facts.params.push(params);
+        self.sink.facts.fns.push(FnDecl {
+            name: sig.ident.to_string(),
+            returns_future: returns_future(sig) && !is_entry_point(attrs),
+            receiver: sig.receiver().is_some(),
+            param_types,
+        });
     }
 
     /// The type a binding is declared with, seen through references and smart pointers.
@@ -244,8 +246,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
                 self.walk_fn(node)
             }
             None => {
-                self.sink.facts.fns.push((f.sig.ident.to_string(), returns_future(&f.sig)));
-                self.record_params(&f.sig);
+                self.record_fn(&f.sig, &f.attrs);
             }
         }
     }
