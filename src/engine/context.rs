@@ -114,8 +114,8 @@ impl<'w> Context<'w> {
         self.async_site().is_some_and(|site| site.can_await)
     }
 
-    /// Inside a test (`#[test]`, `#[tokio::test]`, ...), a `#[cfg(test)]` item, or a file under
-    /// `tests/` or `benches/`: code whose runtime ends with the test.
+    /// Inside a test (`#[test]`, `#[tokio::test]`, ...), a `#[cfg(test)]` item, or a test file
+    /// (under `tests/`, `test/` or `benches/`, or named `tests.rs` / `test.rs`).
     pub fn in_test_code(&self) -> bool {
         self.in_test_code
     }

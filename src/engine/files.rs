@@ -90,13 +90,13 @@ pub fn read_source(path: &Path) -> Result<String, String> {
     })
 }
 
-/// Is the file an integration test or a benchmark: inside a `tests/` or `benches/` folder that
-/// sits next to a `Cargo.toml`?
+/// Is the file test code by where it is: under a `tests/`, `test/` or `benches/` folder (integration
+/// tests, benchmarks, `src/tests/mod.rs`), or named `tests.rs` / `test.rs` (by convention the
+/// file of a `#[cfg(test)] mod tests;`, whose attribute lives in another file).
 pub fn is_test_file(path: &Path) -> bool {
-    path.ancestors().skip(1).any(|dir| {
-        let is_test_dir = dir.file_name().is_some_and(|name| name == "tests" || name == "benches");
-        is_test_dir && dir.parent().is_some_and(|crate_dir| crate_dir.join("Cargo.toml").is_file())
-    })
+    let is_test_name = |name: &std::ffi::OsStr| name == "tests" || name == "test" || name == "benches";
+    path.file_stem().is_some_and(|stem| stem == "tests" || stem == "test")
+        || path.ancestors().skip(1).any(|dir| dir.file_name().is_some_and(is_test_name))
 }
 
 /// Groups files by crate: the nearest folder above each file holding a `Cargo.toml`. Files with
@@ -135,11 +135,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn test_files_are_in_a_tests_folder_next_to_a_manifest() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        assert!(is_test_file(&root.join("tests/fixtures.rs")));
-        assert!(is_test_file(&root.join("tests/common/mod.rs")));
-        assert!(!is_test_file(&root.join("src/lib.rs")));
-        assert!(!is_test_file(&root.join("fixtures/tests/x.rs")));
+    fn test_files_are_found_by_folder_and_file_name() {
+        assert!(is_test_file(Path::new("tests/fixtures.rs")));
+        assert!(is_test_file(Path::new("crate/tests/common/mod.rs")));
+        assert!(is_test_file(Path::new("crate/benches/parse.rs")));
+        assert!(is_test_file(Path::new("src/client/options/test.rs")));
+        assert!(is_test_file(Path::new("src/sdam/test/sdam.rs")));
+        assert!(!is_test_file(Path::new("src/lib.rs")));
+        assert!(!is_test_file(Path::new("src/testing.rs")));
+        assert!(!is_test_file(Path::new("fixtures/block-on-in-async/basic.rs")));
     }
 }
