@@ -99,6 +99,7 @@ pub fn run() -> ExitCode {
 
 fn check(args: &CheckArgs) -> io::Result<ExitCode> {
     let started = Instant::now();
+    engine::guard::install_hook();
     let options = Options { threads: args.threads.map(usize::from) };
     let report = match engine::lint_paths(&args.paths, &options) {
         Ok(report) => report,

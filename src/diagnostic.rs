@@ -95,14 +95,16 @@ pub struct LineIndex<'a> {
 
 impl<'a> LineIndex<'a> {
     pub fn new(source: &'a str) -> Self {
-        let mut line_starts = vec![0];
+        // Editors and rustc do not count a byte order mark as a column.
+        let first = if source.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
+        let mut line_starts = vec![first];
         line_starts.extend(source.match_indices('\n').map(|(i, _)| i + 1));
         LineIndex { source, line_starts }
     }
 
     /// (line, column), both 1-based. An offset past the end or inside a char is clamped.
     pub fn position(&self, offset: usize) -> (usize, usize) {
-        let offset = floor_char_boundary(self.source, offset);
+        let offset = floor_char_boundary(self.source, offset).max(self.line_starts[0]);
         let line = self.line_starts.partition_point(|&start| start <= offset) - 1;
         let column = self.source[self.line_starts[line]..offset].chars().count();
         (line + 1, column + 1)
@@ -130,5 +132,13 @@ mod tests {
         assert_eq!(index.position(10), (2, 2));
         assert_eq!(index.position(1), (1, 1)); // inside `é`: clamped to its start
         assert_eq!(index.position(100), (3, 1));
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_a_column() {
+        let index = LineIndex::new("\u{feff}fn f() {}");
+        assert_eq!(index.position(0), (1, 1));
+        assert_eq!(index.position(3), (1, 1));
+        assert_eq!(index.position(6), (1, 4));
     }
 }

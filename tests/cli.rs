@@ -1,40 +1,11 @@
 //! The binary as users run it: exit codes, discovery, bad input, output formats.
 
-use std::fs;
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn run(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_async-lint")).args(args).current_dir(dir).output().expect("the binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn write(dir: &Path, path: &str, content: &[u8]) {
-    let path = dir.join(path);
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, content).unwrap();
-}
-
-const BLOCKING: &str = "async fn f() { futures::executor::block_on(g()); }\n";
-const CLEAN: &str = "async fn f() { g().await; }\n";
-
-fn json(args: &[&str], dir: &Path) -> (i32, serde_json::Value) {
-    let mut all = vec!["check", "--format", "json"];
-    all.extend_from_slice(args);
-    let output = run(&all, dir);
-    let value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(&output)));
-    (output.status.code().unwrap(), value)
-}
+use common::{json, path_rules, run, stderr, stdout, write, BLOCKING, CLEAN};
 
 fn reported_paths(value: &serde_json::Value) -> Vec<String> {
-    value["diagnostics"].as_array().unwrap().iter().map(|d| d["path"].as_str().unwrap().to_string()).collect()
+    path_rules(value).into_iter().map(|(path, _)| path).collect()
 }
 
 #[test]
@@ -89,21 +60,13 @@ fn a_file_that_cannot_be_analysed_does_not_stop_the_others() {
     write(dir.path(), "d_good.rs", BLOCKING.as_bytes());
     let (code, value) = json(&["."], dir.path());
     assert_eq!(code, 1);
-    let rules: Vec<(&str, &str)> = value["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| (d["path"].as_str().unwrap(), d["rule"].as_str().unwrap()))
-        .collect();
-    assert_eq!(
-        rules,
-        [
-            ("./a_syntax.rs", "parse-error"),
-            ("./b_binary.rs", "io-error"),
-            ("./c_cut.rs", "parse-error"),
-            ("./d_good.rs", "block-on-in-async"),
-        ]
-    );
+    let expected = [
+        ("./a_syntax.rs", "parse-error"),
+        ("./b_binary.rs", "io-error"),
+        ("./c_cut.rs", "parse-error"),
+        ("./d_good.rs", "block-on-in-async"),
+    ];
+    assert_eq!(path_rules(&value), expected.map(|(p, r)| (p.to_string(), r.to_string())));
     assert_eq!(value["summary"]["files_analysed"], 4);
     let cut = &value["diagnostics"][2];
     // The unclosed `{` is where the lexer gives up.

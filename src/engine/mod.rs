@@ -4,6 +4,7 @@
 
 pub mod context;
 pub mod files;
+pub mod guard;
 pub mod index;
 pub mod macros;
 pub mod resolve;
@@ -11,7 +12,6 @@ pub mod syntax;
 pub mod walker;
 
 use std::collections::HashMap;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -65,7 +65,11 @@ struct FileOutcome {
 }
 
 pub fn lint_paths(paths: &[PathBuf], options: &Options) -> Result<Report, String> {
-    let discovery = files::discover(paths)?;
+    lint_discovered(files::discover(paths)?, options)
+}
+
+/// Lints files already discovered. A file that has gone since is reported, not fatal.
+pub fn lint_discovered(discovery: files::Discovery, options: &Options) -> Result<Report, String> {
     let groups = files::crate_groups(&discovery.files);
     let mut builder = rayon::ThreadPoolBuilder::new().stack_size(STACK_SIZE);
     if let Some(threads) = options.threads {
@@ -137,17 +141,16 @@ type Analysis = (Vec<Diagnostic>, Vec<Deferred>, FileFacts);
 /// Parses and walks one source text. A panic in a rule becomes an `internal-error` finding for
 /// this file only.
 fn analyse(text: &str, test_file: bool) -> Analysis {
-    let result = catch_unwind(AssertUnwindSafe(|| analyse_unguarded(text, test_file, rules::ALL)));
+    analyse_with(text, test_file, rules::ALL)
+}
+
+fn analyse_with(text: &str, test_file: bool, rules: &[&'static Rule]) -> Analysis {
+    let result = guard::catch(|| analyse_unguarded(text, test_file, rules));
     // proc-macro2 keeps every parsed source in a thread-local map; drop it once spans are turned
     // into byte ranges so memory is bounded by the largest file, not the whole tree.
     proc_macro2::extra::invalidate_current_thread_spans();
     result.unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        let message = format!("async-lint crashed on this file ({what}); please report it with the file attached");
+        let message = format!("async-lint crashed on this file ({panic}); please report it with the file attached");
         (vec![engine_diagnostic("internal-error", 0..0, message)], Vec::new(), FileFacts::default())
     })
 }
@@ -217,7 +220,35 @@ fn engine_diagnostic(rule: &'static str, range: std::ops::Range<usize>, message:
 
 #[cfg(test)]
 mod tests {
-    use super::parser_offset;
+    use super::{analyse_with, parser_offset};
+    use crate::rules::{Category, Context, FixAvailability, Node, Rule};
+
+    fn panics_on_calls(node: Node<'_>, _: &mut Context<'_>) {
+        if let Node::Call(_) = node {
+            panic!("rule bug");
+        }
+    }
+
+    static PANICKING: Rule = Rule {
+        id: "panicking",
+        category: Category::Correctness,
+        fix: FixAvailability::Never,
+        doc: "",
+        check: panics_on_calls,
+    };
+
+    #[test]
+    fn a_panicking_rule_becomes_an_internal_error_for_that_file() {
+        super::guard::install_hook();
+        let (diagnostics, _, _) = analyse_with("fn f() { g(); }", false, &[&PANICKING]);
+        assert_eq!(diagnostics.len(), 1);
+        assert_eq!(diagnostics[0].rule, "internal-error");
+        assert!(diagnostics[0].message.contains("panicked at src/engine/mod.rs:"), "{}", diagnostics[0].message);
+        assert!(diagnostics[0].message.contains("rule bug"), "{}", diagnostics[0].message);
+        // The next file on this thread is analysed as usual.
+        let (diagnostics, _, _) = analyse_with("fn f() {}", false, &[&PANICKING]);
+        assert!(diagnostics.is_empty());
+    }
 
     #[test]
     fn skips_bom_shebang_and_frontmatter_but_not_inner_attributes() {

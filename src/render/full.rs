@@ -13,24 +13,31 @@ use crate::engine::Report;
 pub fn render(report: &Report, out: &mut dyn WriteColor) -> io::Result<()> {
     let config = Config::default();
     for file in &report.files {
-        let simple = SimpleFile::new(file.path.display().to_string(), &*file.source);
+        // codespan would count a byte order mark as a column; show the text after it.
+        let bom = if file.source.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
+        let text = &file.source[bom..];
+        let simple = SimpleFile::new(file.path.display().to_string(), text);
         for diagnostic in &file.diagnostics {
-            let cs = to_codespan(diagnostic, file.source.len());
+            let cs = to_codespan(diagnostic, bom, text.len());
             term::emit_to_write_style(out, &config, &simple, &cs).map_err(to_io)?;
         }
     }
     Ok(())
 }
 
-fn to_codespan(d: &Diagnostic, source_len: usize) -> Cs<()> {
+/// `d` with its byte ranges moved back by `shift` and kept inside `0..len`.
+fn to_codespan(d: &Diagnostic, shift: usize, len: usize) -> Cs<()> {
     let severity = match d.severity {
         Severity::Error => CsSeverity::Error,
         Severity::Warning => CsSeverity::Warning,
     };
-    let clamp = |r: &std::ops::Range<usize>| r.start.min(source_len)..r.end.min(source_len);
+    let clamp = |r: &std::ops::Range<usize>| {
+        let at = |offset: usize| offset.saturating_sub(shift).min(len);
+        at(r.start)..at(r.end)
+    };
     // A file that could not be read has no source to point into.
     let mut labels = Vec::new();
-    if source_len > 0 {
+    if len > 0 {
         labels.push(Label::primary((), clamp(&d.range)).with_message(&d.label));
         labels.extend(d.secondary.iter().map(|l| Label::secondary((), clamp(&l.range)).with_message(&l.message)));
     }
