@@ -171,15 +171,16 @@ pub struct Discarded<'a> {
 }
 
 /// `expr;`, `_ = expr;`, `let _ = expr;` (also typed), or `let x = expr;` with `x` never used by
-/// the statements after it in the block.
-pub fn discarded_value(stmts: &[Stmt], index: usize) -> Option<Discarded<'_>> {
+/// the statements after it in the block, for an `expr` that `wanted` accepts (checked first: the
+/// search for later uses is the expensive part).
+pub fn discarded_value<'a>(stmts: &'a [Stmt], index: usize, wanted: impl Fn(&Expr) -> bool) -> Option<Discarded<'a>> {
     match &stmts[index] {
         Stmt::Expr(Expr::Assign(assign), Some(_)) if matches!(peel(&assign.left), Expr::Infer(_)) => {
-            Some(Discarded { expr: &assign.right, local: None, unused: None })
+            wanted(&assign.right).then_some(Discarded { expr: &assign.right, local: None, unused: None })
         }
-        Stmt::Expr(expr, Some(_)) => Some(Discarded { expr, local: None, unused: None }),
+        Stmt::Expr(expr, Some(_)) => wanted(expr).then_some(Discarded { expr, local: None, unused: None }),
         Stmt::Local(local) => {
-            let init = local.init.as_ref().filter(|i| i.diverge.is_none())?;
+            let init = local.init.as_ref().filter(|i| i.diverge.is_none() && wanted(&i.expr))?;
             let pat = match &local.pat {
                 Pat::Type(typed) => &*typed.pat,
                 pat => pat,

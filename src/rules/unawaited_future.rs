@@ -68,7 +68,8 @@ declare_rule! {
 
 fn check(node: Node<'_>, cx: &mut Context<'_>) {
     let Node::Stmt { block, index } = node else { return };
-    let Some(discarded) = discarded_value(&block.stmts, index) else { return };
+    let may_be_future = |e: &Expr| matches!(peel(e), Expr::Call(_) | Expr::MethodCall(_) | Expr::Async(_));
+    let Some(discarded) = discarded_value(&block.stmts, index, may_be_future) else { return };
     let unused = discarded.unused.map(|ident| cx.range(ident));
     match discarded.local {
         // rustc's own lint for a dropped future statement.
