@@ -131,6 +131,7 @@ impl<'a> Walker<'a> {
         self.sink.facts.fns.push(FnDecl {
             name: sig.ident.to_string(),
             returns_future: returns_future(sig) && !is_entry_point(attrs),
+            returns_result: future_output(sig).is_some_and(is_result_type),
             receiver: sig.receiver().is_some(),
             param_types,
         });
@@ -453,6 +454,66 @@ pub fn returns_future(sig: &syn::Signature) -> bool {
     }
 }
 
+/// The output type of the future a signature returns: the return type of an `async fn` (`()` when
+/// none is written: `None`), `T` of `impl Future<Output = T>`, `BoxFuture<'_, T>`,
+/// `Pin<Box<dyn Future<Output = T>>>`.
+fn future_output(sig: &syn::Signature) -> Option<&Type> {
+    let syn::ReturnType::Type(_, ty) = &sig.output else { return None };
+    if sig.asyncness.is_some() {
+        return Some(ty);
+    }
+    future_type_output(ty)
+}
+
+fn future_type_output(ty: &Type) -> Option<&Type> {
+    match ty {
+        Type::ImplTrait(t) => bounds_output(&t.bounds),
+        Type::TraitObject(t) => bounds_output(&t.bounds),
+        Type::Paren(p) => future_type_output(&p.elem),
+        Type::Path(p) => {
+            let last = p.path.segments.last()?;
+            let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+            let mut types = args.args.iter().filter_map(|a| match a {
+                syn::GenericArgument::Type(t) => Some(t),
+                _ => None,
+            });
+            if last.ident == "BoxFuture" || last.ident == "LocalBoxFuture" {
+                types.next()
+            } else if last.ident == "Pin" || last.ident == "Box" {
+                types.next().and_then(future_type_output)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// `T` of a `Future<Output = T>` bound.
+fn bounds_output(bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>) -> Option<&Type> {
+    bounds.iter().find_map(|b| match b {
+        syn::TypeParamBound::Trait(t) => {
+            let last = t.path.segments.last().filter(|s| s.ident == "Future")?;
+            let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+            args.args.iter().find_map(|a| match a {
+                syn::GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(&assoc.ty),
+                _ => None,
+            })
+        }
+        _ => None,
+    })
+}
+
+/// `Result<..>`, `io::Result<..>`, `anyhow::Result<..>`: by the last segment's name.
+fn is_result_type(ty: &Type) -> bool {
+    match ty {
+        Type::Paren(p) => is_result_type(&p.elem),
+        Type::Group(g) => is_result_type(&g.elem),
+        Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Result"),
+        _ => false,
+    }
+}
+
 fn is_future_type(ty: &Type) -> bool {
     let bound_is_future = |bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>| {
         bounds.iter().any(|b| matches!(b, syn::TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| s.ident == "Future")))
@@ -503,5 +564,28 @@ fn spawned_fn_name(arg: &Expr) -> Option<String> {
 impl std::fmt::Debug for Walker<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Walker").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{future_output, is_result_type};
+
+    fn returns_result(sig: &str) -> bool {
+        let sig: syn::Signature = syn::parse_str(sig).unwrap();
+        future_output(&sig).is_some_and(is_result_type)
+    }
+
+    #[test]
+    fn the_output_of_a_returned_future_is_seen_through_its_wrappers() {
+        assert!(returns_result("async fn save() -> Result<(), Error>"));
+        assert!(returns_result("async fn save() -> io::Result<()>"));
+        assert!(returns_result("fn save() -> impl Future<Output = anyhow::Result<()>> + Send"));
+        assert!(returns_result("fn save(&self) -> BoxFuture<'_, Result<u8, E>>"));
+        assert!(returns_result("fn save() -> Pin<Box<dyn Future<Output = Result<(), E>> + Send>>"));
+        assert!(!returns_result("async fn save()"));
+        assert!(!returns_result("async fn save() -> Option<u8>"));
+        assert!(!returns_result("fn save() -> Result<(), E>"));
+        assert!(!returns_result("fn save() -> impl Future<Output = ()>"));
     }
 }
