@@ -20,6 +20,8 @@ pub struct Walker<'a> {
     impl_kind: Vec<FnKind>,
     /// Lints named in `#[allow(..)]` / `#[expect(..)]` on the enclosing items, innermost last.
     allowed: Vec<String>,
+    /// The paths of the attributes on the enclosing items (`should_panic`, `tokio::test`).
+    attrs: Vec<String>,
     /// How many test items (`#[test]` fns, `#[cfg(test)]` modules) enclose the code walked.
     test_depth: usize,
     /// The closure passed to an offload function whose arguments are being visited, if any.
@@ -36,6 +38,7 @@ impl<'a> Walker<'a> {
             exec: vec![Exec::Sync],
             impl_kind: Vec::new(),
             allowed: Vec::new(),
+            attrs: Vec::new(),
             test_depth: usize::from(source.test_file),
             offload_closure: None,
             sink: Sink::default(),
@@ -50,6 +53,7 @@ impl<'a> Walker<'a> {
                 names: &self.names,
                 exec: &self.exec,
                 allowed: &self.allowed,
+                attrs: &self.attrs,
                 in_test_code: self.test_depth > 0,
                 sink: &mut self.sink,
             };
@@ -65,15 +69,19 @@ impl<'a> Walker<'a> {
     }
 
     /// Runs `f` inside an item with these attributes: the lints its `#[allow(..)]` /
-    /// `#[expect(..)]` name are allowed, and a test or `#[cfg(test)]` item makes it test code.
+    /// `#[expect(..)]` name are allowed, its attributes are visible to rules, and a test or
+    /// `#[cfg(test)]` item makes it test code.
     fn with_item_attrs(&mut self, attrs: &[syn::Attribute], f: impl FnOnce(&mut Self)) {
         let depth = self.allowed.len();
         self.allowed.extend(allowed_lints(attrs));
+        let attrs_depth = self.attrs.len();
+        self.attrs.extend(attrs.iter().filter(|a| !a.path().is_ident("doc")).map(|a| path_string(a.path())));
         let is_test = is_test_item(attrs);
         self.test_depth += usize::from(is_test);
         f(self);
         self.test_depth -= usize::from(is_test);
         self.allowed.truncate(depth);
+        self.attrs.truncate(attrs_depth);
     }
 
     fn current_exec(&self) -> Exec {
@@ -385,6 +393,10 @@ fn receiver_is_mut_ref(r: &syn::Receiver) -> bool {
         syn::ReceiverKind::Typed(_, ty) => matches!(&**ty, Type::Reference(t) if t.mutability.is_some()),
         _ => false,
     }
+}
+
+fn path_string(path: &syn::Path) -> String {
+    path.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>().join("::")
 }
 
 /// The lints named by `#[allow(..)]` and `#[expect(..)]` (`unused_must_use`,
