@@ -50,20 +50,23 @@ declare_rule! {
     /// the same code, since awaiting an aborted task to wait until it has stopped is the documented
     /// pattern and its `Err` is the expected cancellation (a panic that happened before the abort
     /// is lost all the same); the handles of smol, async-executor and async-std, whose await yields
-    /// the task's value and resumes its panic; `JoinSet` / `JoinQueue::join_all`, which also
-    /// resume panics; a result matched, `?`-propagated, unwrapped, stored, passed on or returned.
+    /// the task's value and resumes its panic; `JoinSet::join_all`, which resumes panics too;
+    /// anything in a `#[should_panic]` test. Other test code is checked: a test that discards the
+    /// outcome of a task passes even when an assertion inside the task fails.
     ///
     /// Handles are recognised only where the code shows them: a binding initialised by a spawn
-    /// call or a collection the code fills with spawn calls, a binding or parameter typed
-    /// `JoinHandle<..>` / `Vec<JoinHandle<..>>`. A handle kept in a struct field
-    /// (`self.handle.take()`), returned by the crate's own spawn wrapper, moved to another binding
-    /// or put in an `Option` is not seen, nor is a discard written as `tokio::join!(a, b);` or
-    /// `drop(handle.await)`. Futures count as returning a `Result` when their async block ends in
-    /// `Ok(..)` / `Err(..)` or when they call a fn or `self` method that every declaration of the
-    /// crate with that name declares as returning a future of a `Result` (by the type's last name:
-    /// `io::Result`, a crate `Result` alias). A name bound in a nested block is followed only in
-    /// the block it is bound in; a name bound again by a pattern stops being followed until the
-    /// end of that block.
+    /// call, a collection the code fills with spawn calls (`push`, `extend`, `.map(..).collect()`),
+    /// a binding or parameter typed `JoinHandle<..>`, `&mut JoinHandle<..>` or
+    /// `Vec<JoinHandle<..>>`, a `for` variable over such a collection. A handle kept in a struct
+    /// field (`self.handle.take()`) or an `Option`, returned by the crate's own spawn wrapper or
+    /// moved to another binding is not seen, nor is a discard written as `tokio::join!(a, b);`,
+    /// `drop(handle.await)` or `let _ = handle.await.unwrap();` (which drops the task's own
+    /// `Result`). Futures count as returning a `Result` when their async block ends in `Ok(..)` /
+    /// `Err(..)`, or when they call a fn or `self` method that every declaration in the crate with
+    /// that name declares as returning a future of a `Result` (judged by the type's last name, so
+    /// `io::Result` and a crate `Result` alias count). A name is followed only after the statement
+    /// that binds it, in that block and the code nested in it; a pattern that binds the same name
+    /// again stops the following until the end of its block.
     id: "discarded-task-result",
     category: Suspicious,
     fix: Never,
@@ -71,6 +74,10 @@ declare_rule! {
 }
 
 fn check(node: Node<'_>, cx: &mut Context<'_>) {
+    // A `#[should_panic]` test expects the panic; the task's outcome is beside the point.
+    if cx.has_enclosing_attr("should_panic") {
+        return;
+    }
     match node {
         Node::Fn(f) => {
             let params = f.sig.inputs.iter().filter_map(|input| match input {
@@ -178,7 +185,8 @@ fn tracked_local(cx: &Context<'_>, local: &syn::Local, rest: &[Stmt]) -> Option<
     }
     let outcome = match items(cx, init, &[]) {
         Some((outcome, _)) => outcome,
-        None => filled_with(cx, &name, rest)?,
+        None if ident.mutability.is_some() && is_empty_collection(init) => filled_with(cx, &name, rest)?,
+        None => return None,
     };
     let what = match outcome {
         Outcome::Task => "this holds the handles of spawned tasks",
@@ -295,6 +303,17 @@ fn tail(block: &Block) -> Option<&Expr> {
 
 fn is_ok_or_err(func: &Expr) -> bool {
     matches!(peel(func), Expr::Path(p) if p.path.segments.len() == 1 && (p.path.segments[0].ident == "Ok" || p.path.segments[0].ident == "Err"))
+}
+
+/// `Vec::new()`, `VecDeque::with_capacity(n)`, `Default::default()`, `vec![]`.
+fn is_empty_collection(init: &Expr) -> bool {
+    match peel(init) {
+        Expr::Call(call) => matches!(peel(&call.func), Expr::Path(p) if p.path.segments.last().is_some_and(|s| {
+            s.ident == "new" || s.ident == "with_capacity" || s.ident == "default"
+        })),
+        Expr::Macro(m) => m.mac.path.is_ident("vec") && m.mac.tokens.is_empty(),
+        _ => false,
+    }
 }
 
 /// A collection (`let mut handles = Vec::new()`) the statements after it fill with spawned tasks
