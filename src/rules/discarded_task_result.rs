@@ -460,7 +460,7 @@ fn emit(
     let (label, help) = match (outcome, many) {
         (Outcome::Task, false) => (
             "a panic or error in the task goes unnoticed",
-            "match the `Result<_, JoinError>` (`is_panic()` tells a panic) or propagate it with `?`",
+            "match the `Result<_, JoinError>` (`JoinError::is_panic` tells a panic from a cancellation), or propagate it with `?`",
         ),
         (Outcome::Task, true) => (
             "panics and errors in these tasks go unnoticed",
