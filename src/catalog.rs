@@ -13,6 +13,9 @@ pub struct Executors {
     pub block_on_methods: HashSet<String>,
     pub spawn: HashSet<String>,
     pub spawn_receivers: HashSet<String>,
+    pub join_error_spawn: HashSet<String>,
+    pub join_error_handles: HashSet<String>,
+    pub join_all: HashSet<String>,
     pub offload: HashSet<String>,
     pub offload_methods: HashSet<String>,
 }

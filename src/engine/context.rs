@@ -100,6 +100,7 @@ pub struct Context<'w> {
     pub(super) names: &'w Names,
     pub(super) exec: &'w [Exec],
     pub(super) allowed: &'w [String],
+    pub(super) attrs: &'w [String],
     pub(super) in_test_code: bool,
     pub(super) sink: &'w mut Sink,
 }
@@ -143,6 +144,12 @@ impl<'w> Context<'w> {
     /// or `#[expect(..)]` on an enclosing fn, impl, trait, module or the file?
     pub fn lint_allowed(&self, lint: &str) -> bool {
         self.allowed.iter().any(|l| l == lint)
+    }
+
+    /// Does an enclosing fn, impl, trait, module or the file carry an attribute with this path
+    /// (`should_panic`, `tokio::test`), as written?
+    pub fn has_enclosing_attr(&self, path: &str) -> bool {
+        self.attrs.iter().any(|a| a == path)
     }
 
     pub fn names(&self) -> &Names {

@@ -21,6 +21,9 @@ pub struct FnDecl {
     pub name: String,
     /// `async fn`, or returns `impl Future` / `BoxFuture` (not a `#[tokio::main]` fn).
     pub returns_future: bool,
+    /// Returns a future whose output is a `Result` (`async fn f() -> io::Result<()>`,
+    /// `impl Future<Output = Result<..>>`, `BoxFuture<'_, Result<..>>`), by the type's last name.
+    pub returns_result: bool,
     /// Takes `self`: it is called as a method.
     pub receiver: bool,
     /// The last segment of each other parameter's type as resolved (through references, `Arc`,
@@ -33,6 +36,9 @@ pub struct FnDecl {
 pub enum Condition {
     /// The called name is async everywhere the crate declares it (and declared somewhere).
     CalleeIsAsync(String),
+    /// The called name returns a future of a `Result` everywhere the crate declares it (and it is
+    /// declared somewhere).
+    CalleeReturnsResult(String),
     /// Some file of the crate spawns this fn as a task.
     FnIsSpawned(String),
     /// Every fn the crate declares under this name takes `self` exactly when `method` says, and
@@ -80,6 +86,7 @@ impl CrateIndex {
     pub fn holds(&self, condition: &Condition) -> bool {
         match condition {
             Condition::CalleeIsAsync(name) => self.is_async(name),
+            Condition::CalleeReturnsResult(name) => self.all_decls(name, |d| d.returns_future && d.returns_result),
             Condition::FnIsSpawned(name) => self.spawned.contains(name),
             Condition::ParamHasType { callee, method, index, ty } => self.param_has_type(callee, *method, *index, ty),
         }
@@ -92,7 +99,7 @@ mod tests {
 
     fn decl(name: &str, returns_future: bool, receiver: bool, param_types: &[Option<&str>]) -> FnDecl {
         let param_types = param_types.iter().map(|t| t.map(String::from)).collect();
-        FnDecl { name: name.into(), returns_future, receiver, param_types }
+        FnDecl { name: name.into(), returns_future, returns_result: false, receiver, param_types }
     }
 
     #[test]
@@ -105,6 +112,20 @@ mod tests {
         assert!(!index.is_async("send"));
         assert!(!index.is_async("missing"));
         assert!(index.holds(&Condition::FnIsSpawned("run".into())));
+    }
+
+    #[test]
+    fn a_callee_returns_result_only_if_every_declaration_does() {
+        let result = |name: &str, returns_result| FnDecl { returns_result, ..decl(name, true, false, &[]) };
+        let mut index = CrateIndex::default();
+        let fns =
+            vec![result("save", true), result("load", true), result("load", false), decl("sync", false, false, &[])];
+        index.add(FileFacts { fns, spawned: vec![] });
+        let holds = |name: &str| index.holds(&Condition::CalleeReturnsResult(name.into()));
+        assert!(holds("save"));
+        assert!(!holds("load"));
+        assert!(!holds("sync"));
+        assert!(!holds("missing"));
     }
 
     #[test]

@@ -20,6 +20,8 @@ pub struct Walker<'a> {
     impl_kind: Vec<FnKind>,
     /// Lints named in `#[allow(..)]` / `#[expect(..)]` on the enclosing items, innermost last.
     allowed: Vec<String>,
+    /// The paths of the attributes on the enclosing items (`should_panic`, `tokio::test`).
+    attrs: Vec<String>,
     /// How many test items (`#[test]` fns, `#[cfg(test)]` modules) enclose the code walked.
     test_depth: usize,
     /// The closure passed to an offload function whose arguments are being visited, if any.
@@ -36,6 +38,7 @@ impl<'a> Walker<'a> {
             exec: vec![Exec::Sync],
             impl_kind: Vec::new(),
             allowed: Vec::new(),
+            attrs: Vec::new(),
             test_depth: usize::from(source.test_file),
             offload_closure: None,
             sink: Sink::default(),
@@ -50,6 +53,7 @@ impl<'a> Walker<'a> {
                 names: &self.names,
                 exec: &self.exec,
                 allowed: &self.allowed,
+                attrs: &self.attrs,
                 in_test_code: self.test_depth > 0,
                 sink: &mut self.sink,
             };
@@ -65,15 +69,19 @@ impl<'a> Walker<'a> {
     }
 
     /// Runs `f` inside an item with these attributes: the lints its `#[allow(..)]` /
-    /// `#[expect(..)]` name are allowed, and a test or `#[cfg(test)]` item makes it test code.
+    /// `#[expect(..)]` name are allowed, its attributes are visible to rules, and a test or
+    /// `#[cfg(test)]` item makes it test code.
     fn with_item_attrs(&mut self, attrs: &[syn::Attribute], f: impl FnOnce(&mut Self)) {
         let depth = self.allowed.len();
         self.allowed.extend(allowed_lints(attrs));
+        let attrs_depth = self.attrs.len();
+        self.attrs.extend(attrs.iter().filter(|a| !a.path().is_ident("doc")).map(|a| path_string(a.path())));
         let is_test = is_test_item(attrs);
         self.test_depth += usize::from(is_test);
         f(self);
         self.test_depth -= usize::from(is_test);
         self.allowed.truncate(depth);
+        self.attrs.truncate(attrs_depth);
     }
 
     fn current_exec(&self) -> Exec {
@@ -131,6 +139,7 @@ impl<'a> Walker<'a> {
         self.sink.facts.fns.push(FnDecl {
             name: sig.ident.to_string(),
             returns_future: returns_future(sig) && !is_entry_point(attrs),
+            returns_result: future_output(sig).is_some_and(is_result_type),
             receiver: sig.receiver().is_some(),
             param_types,
         });
@@ -386,6 +395,10 @@ fn receiver_is_mut_ref(r: &syn::Receiver) -> bool {
     }
 }
 
+fn path_string(path: &syn::Path) -> String {
+    path.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>().join("::")
+}
+
 /// The lints named by `#[allow(..)]` and `#[expect(..)]` (`unused_must_use`,
 /// `clippy::let_underscore_future`).
 fn allowed_lints(attrs: &[syn::Attribute]) -> Vec<String> {
@@ -453,6 +466,66 @@ pub fn returns_future(sig: &syn::Signature) -> bool {
     }
 }
 
+/// The output type of the future a signature returns: the return type of an `async fn` (`()` when
+/// none is written: `None`), `T` of `impl Future<Output = T>`, `BoxFuture<'_, T>`,
+/// `Pin<Box<dyn Future<Output = T>>>`.
+fn future_output(sig: &syn::Signature) -> Option<&Type> {
+    let syn::ReturnType::Type(_, ty) = &sig.output else { return None };
+    if sig.asyncness.is_some() {
+        return Some(ty);
+    }
+    future_type_output(ty)
+}
+
+fn future_type_output(ty: &Type) -> Option<&Type> {
+    match ty {
+        Type::ImplTrait(t) => bounds_output(&t.bounds),
+        Type::TraitObject(t) => bounds_output(&t.bounds),
+        Type::Paren(p) => future_type_output(&p.elem),
+        Type::Path(p) => {
+            let last = p.path.segments.last()?;
+            let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+            let mut types = args.args.iter().filter_map(|a| match a {
+                syn::GenericArgument::Type(t) => Some(t),
+                _ => None,
+            });
+            if last.ident == "BoxFuture" || last.ident == "LocalBoxFuture" {
+                types.next()
+            } else if last.ident == "Pin" || last.ident == "Box" {
+                types.next().and_then(future_type_output)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// `T` of a `Future<Output = T>` bound.
+fn bounds_output(bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>) -> Option<&Type> {
+    bounds.iter().find_map(|b| match b {
+        syn::TypeParamBound::Trait(t) => {
+            let last = t.path.segments.last().filter(|s| s.ident == "Future")?;
+            let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+            args.args.iter().find_map(|a| match a {
+                syn::GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(&assoc.ty),
+                _ => None,
+            })
+        }
+        _ => None,
+    })
+}
+
+/// `Result<..>`, `io::Result<..>`, `anyhow::Result<..>`: by the last segment's name.
+fn is_result_type(ty: &Type) -> bool {
+    match ty {
+        Type::Paren(p) => is_result_type(&p.elem),
+        Type::Group(g) => is_result_type(&g.elem),
+        Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Result"),
+        _ => false,
+    }
+}
+
 fn is_future_type(ty: &Type) -> bool {
     let bound_is_future = |bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>| {
         bounds.iter().any(|b| matches!(b, syn::TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| s.ident == "Future")))
@@ -503,5 +576,28 @@ fn spawned_fn_name(arg: &Expr) -> Option<String> {
 impl std::fmt::Debug for Walker<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Walker").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{future_output, is_result_type};
+
+    fn returns_result(sig: &str) -> bool {
+        let sig: syn::Signature = syn::parse_str(sig).unwrap();
+        future_output(&sig).is_some_and(is_result_type)
+    }
+
+    #[test]
+    fn the_output_of_a_returned_future_is_seen_through_its_wrappers() {
+        assert!(returns_result("async fn save() -> Result<(), Error>"));
+        assert!(returns_result("async fn save() -> io::Result<()>"));
+        assert!(returns_result("fn save() -> impl Future<Output = anyhow::Result<()>> + Send"));
+        assert!(returns_result("fn save(&self) -> BoxFuture<'_, Result<u8, E>>"));
+        assert!(returns_result("fn save() -> Pin<Box<dyn Future<Output = Result<(), E>> + Send>>"));
+        assert!(!returns_result("async fn save()"));
+        assert!(!returns_result("async fn save() -> Option<u8>"));
+        assert!(!returns_result("fn save() -> Result<(), E>"));
+        assert!(!returns_result("fn save() -> impl Future<Output = ()>"));
     }
 }
