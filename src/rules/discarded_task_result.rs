@@ -90,7 +90,7 @@ fn check(node: Node<'_>, cx: &mut Context<'_>) {
             }
         }
         Node::Stmt { block, index } => {
-            if let Some(discarded) = discarded_value(&block.stmts, index) {
+            if let Some(discarded) = discarded_value(&block.stmts, index, awaits_something) {
                 check_direct(cx, &block.stmts[index], &discarded);
             }
             if let Stmt::Local(local) = &block.stmts[index] {
@@ -102,6 +102,11 @@ fn check(node: Node<'_>, cx: &mut Context<'_>) {
         }
         _ => {}
     }
+}
+
+/// `x.await` or `x.await.ok()`: the shapes of an awaited outcome being thrown away.
+fn awaits_something(expr: &Expr) -> bool {
+    matches!(peel(expr), Expr::Await(_) | Expr::MethodCall(_))
 }
 
 /// What awaiting a handle, or each future of a collection, yields.
@@ -494,7 +499,7 @@ impl Scan<'_, '_> {
     fn stmts(&mut self, stmts: &[Stmt]) {
         let depth = self.scope.len();
         for (index, stmt) in stmts.iter().enumerate() {
-            if let Some(discarded) = discarded_value(stmts, index) {
+            if let Some(discarded) = discarded_value(stmts, index, awaits_something) {
                 self.discard(stmt, &discarded);
             }
             match stmt {
