@@ -8,6 +8,7 @@ use syn::spanned::Spanned;
 use syn::{Attribute, Block, ExprCall, ExprForLoop, ExprMethodCall, ExprWhile, Signature, Visibility};
 
 use super::index::{Condition, Deferred, FileFacts};
+use super::manifest::Runtime;
 use super::resolve::{Names, Resolved};
 use crate::catalog::Catalog;
 use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Label};
@@ -84,6 +85,8 @@ pub struct SourceText<'s> {
     pub base: usize,
     /// The whole file is test code (an integration test or a benchmark).
     pub test_file: bool,
+    /// The async runtime the file's crate depends on.
+    pub runtime: Runtime,
 }
 
 /// Everything a file's analysis produces.
@@ -143,6 +146,11 @@ impl<'w> Context<'w> {
     /// or `#[expect(..)]` on an enclosing fn, impl, trait, module or the file?
     pub fn lint_allowed(&self, lint: &str) -> bool {
         self.allowed.iter().any(|l| l == lint)
+    }
+
+    /// The async runtime the crate depends on (from its `Cargo.toml`), for runtime-specific help.
+    pub fn runtime(&self) -> Runtime {
+        self.source.runtime
     }
 
     pub fn names(&self) -> &Names {
