@@ -9,7 +9,7 @@ use syn::{Attribute, Block, ExprCall, ExprForLoop, ExprMethodCall, ExprWhile, Si
 
 use super::index::{Condition, Deferred, FileFacts};
 use super::manifest::Runtime;
-use super::resolve::{Names, Resolved};
+use super::resolve::{Chain, Names, Resolved};
 use crate::catalog::Catalog;
 use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Label};
 use crate::rules::Rule;
@@ -159,6 +159,11 @@ impl<'w> Context<'w> {
 
     pub fn resolve(&self, path: &syn::Path) -> Resolved {
         self.names.resolve(path)
+    }
+
+    /// `expr` as a chain of method calls on a call or a path (`Command::new("ls").arg("-l")`).
+    pub fn chain(&self, expr: &syn::Expr) -> Option<Chain> {
+        self.names.chain(expr)
     }
 
     /// What the called expression resolves to, when it is a path (`tokio::spawn(..)`).

@@ -109,7 +109,7 @@ impl<'a> Walker<'a> {
                     }
                     FnArg::Receiver(r) => {
                         let mutable = r.mutability.is_some() || receiver_is_mut_ref(r);
-                        w.names.bind(Binding { name: "self".into(), ty: None, mutable, param: true });
+                        w.names.bind(Binding { name: "self".into(), ty: None, mutable, param: true, init: None });
                     }
                 }
             }
@@ -277,7 +277,12 @@ impl<'ast> Visit<'ast> for Walker<'_> {
                         }
                     }
                     let ty = self.local_type(local);
-                    self.names.bind_pat(&local.pat, ty);
+                    // A stated type says more than the initialiser.
+                    let init = match (&local.pat, &local.init) {
+                        (syn::Pat::Type(_), _) | (_, None) => None,
+                        (_, Some(init)) => self.names.chain(&init.expr),
+                    };
+                    self.names.bind_let(&local.pat, ty, init);
                 }
                 _ => self.visit_stmt(stmt),
             }
