@@ -69,6 +69,9 @@ pub struct AsyncSite {
     pub end: Span,
     /// False inside a plain closure within the async code: `.await` is not allowed there.
     pub can_await: bool,
+    /// The body of a `#[tokio::main]` / `#[async_std::main]` / `#[tokio::test]` fn (not an async
+    /// block inside it): it runs on the thread that starts the runtime, not on a worker.
+    pub entry_point: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -92,6 +92,7 @@ impl<'a> Walker<'a> {
                 start: kw.span,
                 end: node.sig.ident.span(),
                 can_await: true,
+                entry_point: is_entry_point(node.attrs),
             }),
             None => Exec::Sync,
         };
@@ -295,7 +296,13 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         let exec = match (&c.asyncness, offloaded) {
             (Some(kw), _) => {
                 let end = c.inputs_end.span;
-                Exec::Async(AsyncSite { kind: AsyncKind::Closure, start: kw.span, end, can_await: true })
+                Exec::Async(AsyncSite {
+                    kind: AsyncKind::Closure,
+                    start: kw.span,
+                    end,
+                    can_await: true,
+                    entry_point: false,
+                })
             }
             (None, true) => Exec::Offloaded,
             (None, false) => match self.current_exec() {
@@ -319,7 +326,8 @@ impl<'ast> Visit<'ast> for Walker<'_> {
 
     fn visit_expr_async(&mut self, a: &'ast syn::ExprAsync) {
         let end = a.capture.as_ref().map_or(a.async_token.span, |m| m.span);
-        let site = AsyncSite { kind: AsyncKind::Block, start: a.async_token.span, end, can_await: true };
+        let site =
+            AsyncSite { kind: AsyncKind::Block, start: a.async_token.span, end, can_await: true, entry_point: false };
         self.with_exec(Exec::Async(site), |w| w.visit_block(&a.block));
     }
 
