@@ -72,6 +72,9 @@ pub struct AsyncSite {
     /// The body of a `#[tokio::main]` / `#[async_std::main]` / `#[tokio::test]` fn (not an async
     /// block inside it): it runs on the thread that starts the runtime, not on a worker.
     pub entry_point: bool,
+    /// Inside a plain closure passed to a call of the crate's own fn or method of this name,
+    /// which may run it on another thread (see `Condition::CalleeDoesNotOffload`).
+    pub passed_to: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
