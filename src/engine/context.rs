@@ -69,8 +69,9 @@ pub struct AsyncSite {
     pub end: Span,
     /// False inside a plain closure within the async code: `.await` is not allowed there.
     pub can_await: bool,
-    /// The body of a `#[tokio::main]` / `#[async_std::main]` / `#[tokio::test]` fn (not an async
-    /// block inside it): it runs on the thread that starts the runtime, not on a worker.
+    /// The body of a `#[tokio::main]` / `#[async_std::main]` / `#[tokio::test]` fn, or an async
+    /// block passed straight to `block_on` (not an async block inside them): it runs on the thread
+    /// that starts the runtime, not on a worker.
     pub entry_point: bool,
     /// Inside a plain closure passed to a call of the crate's own fn or method of this name,
     /// which may run it on another thread (see `Condition::CalleeDoesNotOffload`).

@@ -29,6 +29,8 @@ pub struct Walker<'a> {
     offload_closure: Option<*const syn::ExprClosure>,
     /// The closure passed to a call of the crate's own fn or method, and that callee's name.
     helper_closure: Option<(*const syn::ExprClosure, String)>,
+    /// The async block passed to a `block_on` whose arguments are being visited, if any.
+    block_on_future: Option<*const syn::ExprAsync>,
     pub sink: Sink,
 }
 
@@ -44,6 +46,7 @@ impl<'a> Walker<'a> {
             test_depth: usize::from(source.test_file),
             offload_closure: None,
             helper_closure: None,
+            block_on_future: None,
             sink: Sink::default(),
         }
     }
@@ -189,6 +192,24 @@ impl<'a> Walker<'a> {
                 }
                 _ => return None,
             }
+        }
+    }
+
+    /// The arguments of a call; `block_on`: the callee runs its future argument on this thread.
+    fn visit_args<'e>(
+        &mut self,
+        args: impl IntoIterator<Item = &'e Expr>,
+        offload: bool,
+        helper: Option<&str>,
+        block_on: bool,
+    ) {
+        for arg in args {
+            let outer = self.block_on_future.take();
+            if let (true, Expr::Async(future)) = (block_on, peel(arg)) {
+                self.block_on_future = Some(future as *const _);
+            }
+            self.visit_arg(arg, offload, helper);
+            self.block_on_future = outer;
         }
     }
 
@@ -343,12 +364,14 @@ impl<'ast> Visit<'ast> for Walker<'_> {
 
     fn visit_expr_async(&mut self, a: &'ast syn::ExprAsync) {
         let end = a.capture.as_ref().map_or(a.async_token.span, |m| m.span);
+        // `rt.block_on(async { .. })` runs the block on the thread that calls `block_on`.
+        let entry_point = self.block_on_future.is_some_and(|f| std::ptr::eq(f, a));
         let site = AsyncSite {
             kind: AsyncKind::Block,
             start: a.async_token.span,
             end,
             can_await: true,
-            entry_point: false,
+            entry_point,
             passed_to: None,
         };
         self.with_exec(Exec::Async(site), |w| w.visit_block(&a.block));
@@ -365,9 +388,8 @@ impl<'ast> Visit<'ast> for Walker<'_> {
             self.record_spawned(call.args.first());
         }
         self.visit_expr(&call.func);
-        for arg in &call.args {
-            self.visit_arg(arg, offload, helper.as_deref());
-        }
+        let block_on = resolved.as_ref().is_some_and(|r| r.is_in(&executors.block_on));
+        self.visit_args(&call.args, offload, helper.as_deref(), block_on);
     }
 
     fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
@@ -375,9 +397,8 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         let method = call.method.to_string();
         let offload = Catalog::get().executors.offload_methods.contains(&method);
         self.visit_expr(&call.receiver);
-        for arg in &call.args {
-            self.visit_arg(arg, offload, Some(&method));
-        }
+        let block_on = Catalog::get().executors.block_on_methods.contains(&method);
+        self.visit_args(&call.args, offload, Some(&method), block_on);
     }
 
     fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
