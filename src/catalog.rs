@@ -99,8 +99,9 @@ struct ApiEntry {
     async_std: Option<String>,
     smol: Option<String>,
     any: Option<String>,
+    /// Runtimes (`tokio`, `async-std`, `smol`) where the replacement can be an edit.
     #[serde(default)]
-    fix: bool,
+    fix: Vec<String>,
 }
 
 /// One blocking API, with `{name}` expanded.
@@ -113,8 +114,9 @@ pub struct BlockingApi {
     pub replacement: PerRuntime<Option<String>>,
     /// A replacement that holds whatever the runtime.
     pub any: Option<String>,
-    /// The replacement is the same call with the same arguments: it can be an edit.
-    pub fix: bool,
+    /// Per runtime: the replacement is the same call with the same arguments, awaited, and
+    /// returns the same type, so it can be an edit.
+    pub fix: PerRuntime<bool>,
 }
 
 impl Blocking {
@@ -136,8 +138,16 @@ impl Blocking {
                         smol: entry.smol.as_deref().map(expand),
                     },
                     any: entry.any.clone(),
-                    fix: entry.fix,
+                    fix: PerRuntime {
+                        tokio: entry.fix.iter().any(|r| r == "tokio"),
+                        async_std: entry.fix.iter().any(|r| r == "async-std"),
+                        smol: entry.fix.iter().any(|r| r == "smol"),
+                    },
                 };
+                if let Some(unknown) = entry.fix.iter().find(|r| !matches!(r.as_str(), "tokio" | "async-std" | "smol"))
+                {
+                    return Err(format!("`{}`: unknown runtime `{unknown}` in `fix`", api.path));
+                }
                 if api.path.contains('{') {
                     return Err(format!("`{}`: a `{{..}}` placeholder without `names`", api.path));
                 }
