@@ -7,10 +7,11 @@ use crate::engine::resolve::{Chain, Origin};
 
 declare_rule! {
     /// ## What it does
-    /// Flags a call that blocks the thread (`std::thread::sleep`, `std::fs::read`, a read on a
-    /// `std::fs::File`, `std::net::TcpStream::connect`, `Command::output`, a std `mpsc`
-    /// `recv`, `reqwest::blocking`, `ureq`, tokio's `blocking_recv` / `blocking_lock`, ...)
-    /// inside an `async fn`, `async` block or async closure. The list is `rules/blocking-apis.toml`.
+    /// Flags a call that blocks its thread inside an `async fn`, `async` block or async closure:
+    /// `std::thread::sleep`, `std::fs::read`, a read on a `std::fs::File`,
+    /// `std::net::TcpStream::connect`, `Command::output`, `JoinHandle::join`, a std `mpsc`
+    /// `recv`, `reqwest::blocking`, `ureq`, tokio's `blocking_recv` / `blocking_lock`, and the
+    /// rest of `rules/blocking-apis.toml`.
     ///
     /// ## Why is this bad?
     /// An executor runs many tasks on a few threads. While one task blocks its thread no other
