@@ -1,7 +1,7 @@
 //! The API lists the rules match against. They live as data in `rules/*.toml`, embedded in the
 //! binary, so adding an API is a one-line change that needs no Rust.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use serde::Deserialize;
@@ -39,11 +39,164 @@ pub struct Ordering {
     pub order_dependent: Vec<String>,
 }
 
+/// Blocking APIs and their async replacements (`rules/blocking-apis.toml`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Blocking {
+    /// Methods that keep the type of the value inside (`.unwrap()`, `.expect(..)`).
+    pub unwrap_methods: HashSet<String>,
+    /// Dependency names that tell a crate's runtime.
+    pub runtimes: PerRuntime<Vec<String>>,
+    /// Where to move a blocking call that has no async replacement.
+    pub offload: PerRuntime<String>,
+    /// Call path (fn, or `Type::method`) -> the type it returns.
+    pub returns: HashMap<String, String>,
+    /// Type -> its methods that return the same type.
+    pub builders: HashMap<String, HashSet<String>>,
+    api: Vec<ApiEntry>,
+    /// `api`, one entry per name, by kind.
+    #[serde(skip)]
+    pub fns: HashMap<String, BlockingApi>,
+    #[serde(skip)]
+    pub prefixes: Vec<BlockingApi>,
+    /// By `Type::method`.
+    #[serde(skip)]
+    pub methods: HashMap<String, BlockingApi>,
+    /// By method name; `path` is the trait's.
+    #[serde(skip)]
+    pub trait_methods: HashMap<String, BlockingApi>,
+    #[serde(skip)]
+    pub method_names: HashMap<String, BlockingApi>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerRuntime<T> {
+    pub tokio: T,
+    #[serde(rename = "async-std")]
+    pub async_std: T,
+    pub smol: T,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ApiKind {
+    Fn,
+    Prefix,
+    Method,
+    TraitMethod,
+    MethodName,
+}
+
+/// One `[[api]]` as written: `names` expand `{name}` in the path and the replacements.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApiEntry {
+    path: String,
+    #[serde(default)]
+    names: Vec<String>,
+    kind: ApiKind,
+    reason: String,
+    tokio: Option<String>,
+    #[serde(rename = "async-std")]
+    async_std: Option<String>,
+    smol: Option<String>,
+    any: Option<String>,
+    /// Runtimes (`tokio`, `async-std`, `smol`) where the replacement can be an edit.
+    #[serde(default)]
+    fix: Vec<String>,
+}
+
+/// One blocking API, with `{name}` expanded.
+#[derive(Clone, Debug)]
+pub struct BlockingApi {
+    pub path: String,
+    pub kind: ApiKind,
+    pub reason: String,
+    /// The async replacement per runtime (`..` stands for the call's arguments).
+    pub replacement: PerRuntime<Option<String>>,
+    /// A replacement that holds whatever the runtime.
+    pub any: Option<String>,
+    /// Per runtime: the replacement is the same call with the same arguments, awaited, and
+    /// returns the same type, so it can be an edit.
+    pub fix: PerRuntime<bool>,
+}
+
+impl Blocking {
+    fn index(&mut self) -> Result<(), String> {
+        for entry in &self.api {
+            let names = if entry.names.is_empty() { vec![None] } else { entry.names.iter().map(Some).collect() };
+            for name in names {
+                let expand = |text: &str| match name {
+                    Some(name) => text.replace("{name}", name),
+                    None => text.to_string(),
+                };
+                let api = BlockingApi {
+                    path: expand(&entry.path),
+                    kind: entry.kind,
+                    reason: entry.reason.clone(),
+                    replacement: PerRuntime {
+                        tokio: entry.tokio.as_deref().map(expand),
+                        async_std: entry.async_std.as_deref().map(expand),
+                        smol: entry.smol.as_deref().map(expand),
+                    },
+                    any: entry.any.clone(),
+                    fix: PerRuntime {
+                        tokio: entry.fix.iter().any(|r| r == "tokio"),
+                        async_std: entry.fix.iter().any(|r| r == "async-std"),
+                        smol: entry.fix.iter().any(|r| r == "smol"),
+                    },
+                };
+                if let Some(unknown) = entry.fix.iter().find(|r| !matches!(r.as_str(), "tokio" | "async-std" | "smol"))
+                {
+                    return Err(format!("`{}`: unknown runtime `{unknown}` in `fix`", api.path));
+                }
+                if api.path.contains('{') {
+                    return Err(format!("`{}`: a `{{..}}` placeholder without `names`", api.path));
+                }
+                let (head, last) = match api.path.rsplit_once("::") {
+                    Some((head, last)) => (head.to_string(), last.to_string()),
+                    None => (String::new(), api.path.clone()),
+                };
+                let needs_head = matches!(api.kind, ApiKind::Method | ApiKind::TraitMethod);
+                if needs_head && head.is_empty() {
+                    return Err(format!("`{}`: a {:?} entry needs a `Type::method` path", api.path, api.kind));
+                }
+                let path = api.path.clone();
+                let replaced = match api.kind {
+                    ApiKind::Fn => self.fns.insert(api.path.clone(), api),
+                    ApiKind::Prefix => {
+                        self.prefixes.push(api);
+                        None
+                    }
+                    ApiKind::Method => self.methods.insert(api.path.clone(), api),
+                    ApiKind::TraitMethod => self.trait_methods.insert(last, BlockingApi { path: head, ..api }),
+                    ApiKind::MethodName => self.method_names.insert(last, api),
+                };
+                if replaced.is_some() {
+                    return Err(format!("`{path}` is listed twice"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The API a call of the external path `path` is, if it blocks.
+    pub fn fn_api(&self, path: &str) -> Option<&BlockingApi> {
+        self.fns.get(path).or_else(|| {
+            self.prefixes
+                .iter()
+                .find(|api| path.strip_prefix(api.path.as_str()).is_some_and(|rest| rest.starts_with("::")))
+        })
+    }
+}
+
 #[derive(Debug)]
 pub struct Catalog {
     pub executors: Executors,
     pub cancellation: Cancellation,
     pub ordering: Ordering,
+    pub blocking: Blocking,
 }
 
 /// The embedded data files, by name, for tests and error messages.
@@ -51,6 +204,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("rules/executors.toml", include_str!("../rules/executors.toml")),
     ("rules/cancellation.toml", include_str!("../rules/cancellation.toml")),
     ("rules/ordering.toml", include_str!("../rules/ordering.toml")),
+    ("rules/blocking-apis.toml", include_str!("../rules/blocking-apis.toml")),
 ];
 
 impl Catalog {
@@ -64,7 +218,9 @@ impl Catalog {
             let (name, text) = SOURCES[index];
             toml::from_str(text).map_err(|e| format!("{name}: {e}"))
         }
-        Ok(Catalog { executors: load(0)?, cancellation: load(1)?, ordering: load(2)? })
+        let mut blocking: Blocking = load(3)?;
+        blocking.index().map_err(|e| format!("{}: {e}", SOURCES[3].0))?;
+        Ok(Catalog { executors: load(0)?, cancellation: load(1)?, ordering: load(2)?, blocking })
     }
 
     /// `segments` is a resolved type path: is it a cancellation input?

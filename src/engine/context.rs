@@ -8,7 +8,8 @@ use syn::spanned::Spanned;
 use syn::{Attribute, Block, ExprCall, ExprForLoop, ExprMethodCall, ExprWhile, Signature, Visibility};
 
 use super::index::{Condition, Deferred, FileFacts};
-use super::resolve::{Names, Resolved};
+use super::manifest::Runtime;
+use super::resolve::{Chain, Names, Resolved};
 use crate::catalog::Catalog;
 use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Label};
 use crate::rules::Rule;
@@ -68,6 +69,13 @@ pub struct AsyncSite {
     pub end: Span,
     /// False inside a plain closure within the async code: `.await` is not allowed there.
     pub can_await: bool,
+    /// The body of a `#[tokio::main]` / `#[async_std::main]` / `#[tokio::test]` fn, or an async
+    /// block passed straight to `block_on` (not an async block inside them): it runs on the thread
+    /// that starts the runtime, not on a worker.
+    pub entry_point: bool,
+    /// Inside a plain closure passed to a call of the crate's own fn or method of this name,
+    /// which may run it on another thread (see `Condition::CalleeDoesNotOffload`).
+    pub passed_to: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,6 +92,8 @@ pub struct SourceText<'s> {
     pub base: usize,
     /// The whole file is test code (an integration test or a benchmark).
     pub test_file: bool,
+    /// The async runtime the file's crate depends on.
+    pub runtime: Runtime,
 }
 
 /// Everything a file's analysis produces.
@@ -152,12 +162,22 @@ impl<'w> Context<'w> {
         self.attrs.iter().any(|a| a == path)
     }
 
+    /// The async runtime the crate depends on (from its `Cargo.toml`), for runtime-specific help.
+    pub fn runtime(&self) -> Runtime {
+        self.source.runtime
+    }
+
     pub fn names(&self) -> &Names {
         self.names
     }
 
     pub fn resolve(&self, path: &syn::Path) -> Resolved {
         self.names.resolve(path)
+    }
+
+    /// `expr` as a chain of method calls on a call or a path (`Command::new("ls").arg("-l")`).
+    pub fn chain(&self, expr: &syn::Expr) -> Option<Chain> {
+        self.names.chain(expr)
     }
 
     /// What the called expression resolves to, when it is a path (`tokio::spawn(..)`).

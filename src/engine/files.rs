@@ -100,18 +100,22 @@ pub fn is_test_file(path: &Path) -> bool {
 }
 
 /// Groups files by crate: the nearest folder above each file holding a `Cargo.toml`. Files with
-/// none share one group. Returns one group number per file.
-pub fn crate_groups(files: &[PathBuf]) -> Vec<usize> {
+/// none share one group. Returns one group number per file, and each group's folder.
+pub fn crate_groups(files: &[PathBuf]) -> (Vec<usize>, Vec<Option<PathBuf>>) {
     let mut root_of_dir: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
     let mut group_of_root: HashMap<Option<PathBuf>, usize> = HashMap::new();
-    files
+    let mut roots = Vec::new();
+    let groups = files
         .iter()
         .map(|file| {
             let root = crate_root(file.parent().unwrap_or(Path::new("")), &mut root_of_dir);
-            let next = group_of_root.len();
-            *group_of_root.entry(root).or_insert(next)
+            *group_of_root.entry(root.clone()).or_insert_with(|| {
+                roots.push(root);
+                roots.len() - 1
+            })
         })
-        .collect()
+        .collect();
+    (groups, roots)
 }
 
 fn crate_root(dir: &Path, memo: &mut HashMap<PathBuf, Option<PathBuf>>) -> Option<PathBuf> {

@@ -29,6 +29,9 @@ pub struct FnDecl {
     /// The last segment of each other parameter's type as resolved (through references, `Arc`,
     /// `Rc` and `Box`), or `None` when it is not a path.
     pub param_types: Vec<Option<String>>,
+    /// Hands a parameter to an offload function or method (`spawn_blocking(f)`): a closure
+    /// passed to it may run on another thread.
+    pub offloads: bool,
 }
 
 /// A finding that holds only if the crate index agrees.
@@ -44,6 +47,9 @@ pub enum Condition {
     /// Every fn the crate declares under this name takes `self` exactly when `method` says, and
     /// its parameter at `index` (not counting `self`) has type `ty` (last segment); there is one.
     ParamHasType { callee: String, method: bool, index: usize, ty: String },
+    /// No fn or method the crate declares under this name hands a parameter to an offload
+    /// function: a closure passed to it runs where it is written.
+    CalleeDoesNotOffload(String),
 }
 
 #[derive(Debug)]
@@ -89,6 +95,7 @@ impl CrateIndex {
             Condition::CalleeReturnsResult(name) => self.all_decls(name, |d| d.returns_future && d.returns_result),
             Condition::FnIsSpawned(name) => self.spawned.contains(name),
             Condition::ParamHasType { callee, method, index, ty } => self.param_has_type(callee, *method, *index, ty),
+            Condition::CalleeDoesNotOffload(name) => !self.fns.get(name).is_some_and(|d| d.iter().any(|d| d.offloads)),
         }
     }
 }
@@ -99,7 +106,7 @@ mod tests {
 
     fn decl(name: &str, returns_future: bool, receiver: bool, param_types: &[Option<&str>]) -> FnDecl {
         let param_types = param_types.iter().map(|t| t.map(String::from)).collect();
-        FnDecl { name: name.into(), returns_future, returns_result: false, receiver, param_types }
+        FnDecl { name: name.into(), returns_future, returns_result: false, receiver, param_types, offloads: false }
     }
 
     #[test]
@@ -147,5 +154,18 @@ mod tests {
         assert!(!holds("run", false, 0));
         assert!(!holds("start", true, 1));
         assert!(!holds("missing", false, 0));
+    }
+
+    #[test]
+    fn a_callee_offloads_if_any_declaration_does() {
+        let mut index = CrateIndex::default();
+        let offloading = FnDecl { offloads: true, ..decl("asyncify", true, false, &[None]) };
+        index.add(FileFacts {
+            fns: vec![offloading, decl("asyncify", false, true, &[None]), decl("retry", false, false, &[None])],
+            spawned: vec![],
+        });
+        assert!(!index.holds(&Condition::CalleeDoesNotOffload("asyncify".into())));
+        assert!(index.holds(&Condition::CalleeDoesNotOffload("retry".into())));
+        assert!(index.holds(&Condition::CalleeDoesNotOffload("missing".into())));
     }
 }

@@ -7,6 +7,7 @@ pub mod files;
 pub mod guard;
 pub mod index;
 pub mod macros;
+pub mod manifest;
 pub mod resolve;
 pub mod syntax;
 pub mod walker;
@@ -21,6 +22,7 @@ use crate::diagnostic::{Diagnostic, Severity};
 use crate::rules::{self, Rule};
 use context::SourceText;
 use index::{CrateIndex, Deferred, FileFacts};
+use manifest::{Manifests, Runtime};
 
 /// Deeply nested code recurses deeply in the parser and the walker. Stack is reserved, not
 /// committed, so a large one costs nothing until it is used.
@@ -70,14 +72,22 @@ pub fn lint_paths(paths: &[PathBuf], options: &Options) -> Result<Report, String
 
 /// Lints files already discovered. A file that has gone since is reported, not fatal.
 pub fn lint_discovered(discovery: files::Discovery, options: &Options) -> Result<Report, String> {
-    let groups = files::crate_groups(&discovery.files);
+    let (groups, roots) = files::crate_groups(&discovery.files);
+    let mut manifests = Manifests::default();
+    let runtimes: Vec<Runtime> =
+        roots.iter().map(|root| root.as_deref().map_or(Runtime::Unknown, |r| manifests.runtime(r))).collect();
     let mut builder = rayon::ThreadPoolBuilder::new().stack_size(STACK_SIZE);
     if let Some(threads) = options.threads {
         builder = builder.num_threads(threads);
     }
     let pool = builder.build().map_err(|e| format!("cannot start worker threads: {e}"))?;
     let outcomes: Vec<FileOutcome> = pool.install(|| {
-        discovery.files.par_iter().zip(groups.par_iter()).map(|(path, &group)| lint_file(path, group)).collect()
+        discovery
+            .files
+            .par_iter()
+            .zip(groups.par_iter())
+            .map(|(path, &group)| lint_file(path, group, runtimes[group]))
+            .collect()
     });
     let mut report = settle(outcomes);
     for error in discovery.errors {
@@ -88,19 +98,19 @@ pub fn lint_discovered(discovery: files::Discovery, options: &Options) -> Result
     Ok(report)
 }
 
-/// Lints one source text as a crate of its own (for tests and fuzzing).
+/// Lints one source text as a crate of its own, with no `Cargo.toml` (for tests and fuzzing).
 pub fn lint_source(path: &Path, text: &str) -> FileReport {
-    let (diagnostics, deferred, facts) = analyse(text, files::is_test_file(path));
+    let (diagnostics, deferred, facts) = analyse(text, files::is_test_file(path), Runtime::Unknown);
     let outcome =
         FileOutcome { path: path.to_path_buf(), group: 0, source: Arc::from(text), diagnostics, deferred, facts };
     let mut report = settle(vec![outcome]);
     report.files.pop().unwrap_or(FileReport { path: path.to_path_buf(), source: Arc::from(text), diagnostics: vec![] })
 }
 
-fn lint_file(path: &Path, group: usize) -> FileOutcome {
+fn lint_file(path: &Path, group: usize, runtime: Runtime) -> FileOutcome {
     let (source, (diagnostics, deferred, facts)) = match files::read_source(path) {
         Ok(text) => {
-            let analysis = analyse(&text, files::is_test_file(path));
+            let analysis = analyse(&text, files::is_test_file(path), runtime);
             (text, analysis)
         }
         Err(message) => {
@@ -140,12 +150,12 @@ type Analysis = (Vec<Diagnostic>, Vec<Deferred>, FileFacts);
 
 /// Parses and walks one source text. A panic in a rule becomes an `internal-error` finding for
 /// this file only.
-fn analyse(text: &str, test_file: bool) -> Analysis {
-    analyse_with(text, test_file, rules::ALL)
+fn analyse(text: &str, test_file: bool, runtime: Runtime) -> Analysis {
+    analyse_with(text, test_file, runtime, rules::ALL)
 }
 
-fn analyse_with(text: &str, test_file: bool, rules: &[&'static Rule]) -> Analysis {
-    let result = guard::catch(|| analyse_unguarded(text, test_file, rules));
+fn analyse_with(text: &str, test_file: bool, runtime: Runtime, rules: &[&'static Rule]) -> Analysis {
+    let result = guard::catch(|| analyse_unguarded(text, test_file, runtime, rules));
     // proc-macro2 keeps every parsed source in a thread-local map; drop it once spans are turned
     // into byte ranges so memory is bounded by the largest file, not the whole tree.
     proc_macro2::extra::invalidate_current_thread_spans();
@@ -155,9 +165,9 @@ fn analyse_with(text: &str, test_file: bool, rules: &[&'static Rule]) -> Analysi
     })
 }
 
-fn analyse_unguarded(text: &str, test_file: bool, rules: &[&'static Rule]) -> Analysis {
+fn analyse_unguarded(text: &str, test_file: bool, runtime: Runtime, rules: &[&'static Rule]) -> Analysis {
     let base = parser_offset(text);
-    let source = SourceText { text, base, test_file };
+    let source = SourceText { text, base, test_file, runtime };
     let file = match syn::parse_str::<syn::File>(&text[base..]) {
         Ok(file) => file,
         Err(err) => {
@@ -220,7 +230,7 @@ fn engine_diagnostic(rule: &'static str, range: std::ops::Range<usize>, message:
 
 #[cfg(test)]
 mod tests {
-    use super::{analyse_with, parser_offset};
+    use super::{analyse_with, parser_offset, Runtime};
     use crate::rules::{Category, Context, FixAvailability, Node, Rule};
 
     fn panics_on_calls(node: Node<'_>, _: &mut Context<'_>) {
@@ -240,13 +250,13 @@ mod tests {
     #[test]
     fn a_panicking_rule_becomes_an_internal_error_for_that_file() {
         super::guard::install_hook();
-        let (diagnostics, _, _) = analyse_with("fn f() { g(); }", false, &[&PANICKING]);
+        let (diagnostics, _, _) = analyse_with("fn f() { g(); }", false, Runtime::Unknown, &[&PANICKING]);
         assert_eq!(diagnostics.len(), 1);
         assert_eq!(diagnostics[0].rule, "internal-error");
         assert!(diagnostics[0].message.contains("panicked at src/engine/mod.rs:"), "{}", diagnostics[0].message);
         assert!(diagnostics[0].message.contains("rule bug"), "{}", diagnostics[0].message);
         // The next file on this thread is analysed as usual.
-        let (diagnostics, _, _) = analyse_with("fn f() {}", false, &[&PANICKING]);
+        let (diagnostics, _, _) = analyse_with("fn f() {}", false, Runtime::Unknown, &[&PANICKING]);
         assert!(diagnostics.is_empty());
     }
 

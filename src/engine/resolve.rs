@@ -54,6 +54,23 @@ pub struct Binding {
     pub mutable: bool,
     /// A parameter of the fn or closure, not a local variable.
     pub param: bool,
+    /// How a `let` that states no type made the value (for a destructuring pattern, the value
+    /// destructured): `let child = Command::new("ls").spawn()?;`.
+    pub init: Option<Chain>,
+}
+
+/// A value made by a call or named by a path, then passed through method calls, looking through
+/// `?`, `.await`, `&` and parentheses: `Command::new("ls").arg("-l").spawn()?` is the call of
+/// `std::process::Command::new`, then `arg`, then `spawn`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chain {
+    /// The callee (`File::open(p)`) or the path (`listener`) the chain starts from, resolved where
+    /// the chain is written.
+    pub root: Resolved,
+    /// The root is called, not just named.
+    pub called: bool,
+    /// The methods called on it, in order.
+    pub methods: Vec<String>,
 }
 
 /// Marks a path written with a leading `::` (`::tokio::spawn`), which always names a crate.
@@ -117,13 +134,13 @@ impl Names {
         if let Pat::Ident(p) = pat {
             if p.subpat.is_none() {
                 let mutable = p.mutability.is_some();
-                return self.bind(Binding { name: p.ident.to_string(), ty, mutable, param: false });
+                return self.bind(Binding { name: p.ident.to_string(), ty, mutable, param: false, init: None });
             }
         }
         let mut names = Vec::new();
         pat_idents(pat, &mut names);
         for name in names {
-            self.bind(Binding { name, ty: None, mutable: false, param: false });
+            self.bind(Binding { name, ty: None, mutable: false, param: false, init: None });
         }
     }
 
@@ -142,6 +159,42 @@ impl Names {
         if let Some(binding) = latest {
             binding.mutable = true;
         }
+    }
+
+    /// Binds a `let` pattern, like `bind_pat`, recording how the value was made.
+    pub fn bind_let(&mut self, pat: &Pat, ty: Option<Resolved>, init: Option<Chain>) {
+        let before = self.scopes.last().map_or(0, |s| s.bindings.len());
+        self.bind_pat(pat, ty);
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.bindings[before..].iter_mut().for_each(|b| b.init = init.clone());
+        }
+    }
+
+    /// `expr` as a chain of method calls on a call or a path, resolved here.
+    pub fn chain(&self, expr: &syn::Expr) -> Option<Chain> {
+        use syn::Expr;
+        let mut methods = Vec::new();
+        let mut expr = super::syntax::peel(expr);
+        let (root, called) = loop {
+            match expr {
+                Expr::Try(e) => expr = &e.expr,
+                Expr::Await(e) => expr = &e.base,
+                Expr::Reference(e) => expr = &e.expr,
+                Expr::MethodCall(call) => {
+                    methods.push(call.method.to_string());
+                    expr = &call.receiver;
+                }
+                Expr::Call(call) => match super::syntax::peel(&call.func) {
+                    Expr::Path(p) if p.qself.is_none() => break (self.resolve(&p.path), true),
+                    _ => return None,
+                },
+                Expr::Path(p) if p.qself.is_none() => break (self.resolve(&p.path), false),
+                _ => return None,
+            }
+            expr = super::syntax::peel(expr);
+        };
+        methods.reverse();
+        Some(Chain { root, called, methods })
     }
 
     pub fn binding(&self, name: &str) -> Option<&Binding> {
@@ -366,7 +419,7 @@ mod tests {
     fn local_items_and_bindings_shadow_imports() {
         let mut names = names_for("use futures::executor::block_on; use tokio::spawn;");
         names.push_block(&syn::parse_str::<syn::Block>("{ fn block_on() {} }").unwrap().stmts);
-        names.bind(Binding { name: "spawn".into(), ty: None, mutable: false, param: false });
+        names.bind(Binding { name: "spawn".into(), ty: None, mutable: false, param: false, init: None });
         assert_eq!(resolve(&names, "block_on").0, Origin::Crate);
         assert_eq!(resolve(&names, "spawn").0, Origin::Local);
         names.pop();
@@ -393,5 +446,18 @@ mod tests {
         assert_eq!(resolve(&names, "spawn"), (Origin::External, "tokio::task::spawn".into()));
         let names = names_for("use tokio::task::*; use super::*;");
         assert_eq!(resolve(&names, "spawn").0, Origin::Unknown);
+    }
+
+    #[test]
+    fn a_chain_is_a_call_or_path_then_methods() {
+        let names = names_for("use std::process::Command;");
+        let chain = |src: &str| names.chain(&syn::parse_str(src).unwrap());
+        let c = chain("Command::new(\"ls\").arg(\"-l\").spawn()?").unwrap();
+        assert_eq!((c.root.joined(), c.called), ("std::process::Command::new".to_string(), true));
+        assert_eq!(c.methods, ["arg", "spawn"]);
+        let c = chain("(&mut child).wait().await").unwrap();
+        assert_eq!((c.root.joined(), c.called, c.methods), ("child".to_string(), false, vec!["wait".to_string()]));
+        assert!(chain("make()().x()").is_none());
+        assert!(chain("a.b.c()").is_none());
     }
 }

@@ -1,14 +1,17 @@
 //! One `syn::visit::Visit` over a file: it keeps the scope stacks (where code runs, which names are
 //! visible), dispatches nodes to the rules, and records the facts the crate index needs.
 
+use std::collections::HashSet;
+
 use syn::visit::{self, Visit};
 use syn::{Block, Expr, FnArg, Local, Macro, Stmt, Type};
 
 use super::context::{callee, AsyncKind, AsyncSite, Context, Exec, FnKind, FnNode, Node, Sink, SourceText};
 use super::index::FnDecl;
 use super::macros;
-use super::resolve::{Binding, Names, Resolved};
-use super::syntax::peel;
+use super::resolve::pat_idents;
+use super::resolve::{Binding, Names, Origin, Resolved};
+use super::syntax::{expr_mentions, peel};
 use crate::catalog::Catalog;
 use crate::rules::Rule;
 
@@ -26,6 +29,10 @@ pub struct Walker<'a> {
     test_depth: usize,
     /// The closure passed to an offload function whose arguments are being visited, if any.
     offload_closure: Option<*const syn::ExprClosure>,
+    /// The closure passed to a call of the crate's own fn or method, and that callee's name.
+    helper_closure: Option<(*const syn::ExprClosure, String)>,
+    /// The async block passed to a `block_on` whose arguments are being visited, if any.
+    block_on_future: Option<*const syn::ExprAsync>,
     pub sink: Sink,
 }
 
@@ -41,6 +48,8 @@ impl<'a> Walker<'a> {
             attrs: Vec::new(),
             test_depth: usize::from(source.test_file),
             offload_closure: None,
+            helper_closure: None,
+            block_on_future: None,
             sink: Sink::default(),
         }
     }
@@ -93,13 +102,15 @@ impl<'a> Walker<'a> {
     }
 
     fn walk_fn_body(&mut self, node: FnNode<'_>) {
-        self.record_fn(node.sig, node.attrs);
+        self.record_fn(node.sig, node.attrs, Some(node.body));
         let exec = match &node.sig.asyncness {
             Some(kw) => Exec::Async(AsyncSite {
                 kind: AsyncKind::Fn,
                 start: kw.span,
                 end: node.sig.ident.span(),
                 can_await: true,
+                entry_point: is_entry_point(node.attrs),
+                passed_to: None,
             }),
             None => Exec::Sync,
         };
@@ -117,7 +128,7 @@ impl<'a> Walker<'a> {
                     }
                     FnArg::Receiver(r) => {
                         let mutable = r.mutability.is_some() || receiver_is_mut_ref(r);
-                        w.names.bind(Binding { name: "self".into(), ty: None, mutable, param: true });
+                        w.names.bind(Binding { name: "self".into(), ty: None, mutable, param: true, init: None });
                     }
                 }
             }
@@ -127,7 +138,7 @@ impl<'a> Walker<'a> {
         });
     }
 
-    fn record_fn(&mut self, sig: &syn::Signature, attrs: &[syn::Attribute]) {
+    fn record_fn(&mut self, sig: &syn::Signature, attrs: &[syn::Attribute], body: Option<&Block>) {
         let param_types = sig
             .inputs
             .iter()
@@ -142,6 +153,7 @@ impl<'a> Walker<'a> {
             returns_result: future_output(sig).is_some_and(is_result_type),
             receiver: sig.receiver().is_some(),
             param_types,
+            offloads: body.is_some_and(|body| offloads_param(sig, body)),
         });
     }
 
@@ -192,11 +204,33 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn visit_arg(&mut self, arg: &Expr, offload: bool) {
-        let outer = self.offload_closure.take();
-        self.offload_closure = offload.then(|| offloaded_closure(arg)).flatten().map(|c| c as *const _);
+    /// The arguments of a call; `block_on`: the callee runs its future argument on this thread.
+    fn visit_args<'e>(
+        &mut self,
+        args: impl IntoIterator<Item = &'e Expr>,
+        offload: bool,
+        helper: Option<&str>,
+        block_on: bool,
+    ) {
+        for arg in args {
+            let outer = self.block_on_future.take();
+            if let (true, Expr::Async(future)) = (block_on, peel(arg)) {
+                self.block_on_future = Some(future as *const _);
+            }
+            self.visit_arg(arg, offload, helper);
+            self.block_on_future = outer;
+        }
+    }
+
+    /// `helper`: the callee is the crate's own fn or method of that name, which may hand a closure
+    /// argument to another thread.
+    fn visit_arg(&mut self, arg: &Expr, offload: bool, helper: Option<&str>) {
+        let outer = (self.offload_closure.take(), self.helper_closure.take());
+        let closure = offloaded_closure(arg).map(|c| c as *const syn::ExprClosure);
+        self.offload_closure = closure.filter(|_| offload);
+        self.helper_closure = closure.filter(|_| !offload).zip(helper.map(String::from));
         self.visit_expr(arg);
-        self.offload_closure = outer;
+        (self.offload_closure, self.helper_closure) = outer;
     }
 
     fn record_spawned(&mut self, arg: Option<&Expr>) {
@@ -255,7 +289,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
                 self.walk_fn(node)
             }
             None => {
-                self.record_fn(&f.sig, &f.attrs);
+                self.record_fn(&f.sig, &f.attrs, None);
             }
         }
     }
@@ -286,7 +320,12 @@ impl<'ast> Visit<'ast> for Walker<'_> {
                         }
                     }
                     let ty = self.local_type(local);
-                    self.names.bind_pat(&local.pat, ty);
+                    // A stated type says more than the initialiser.
+                    let init = match (&local.pat, &local.init) {
+                        (syn::Pat::Type(_), _) | (_, None) => None,
+                        (_, Some(init)) => self.names.chain(&init.expr),
+                    };
+                    self.names.bind_let(&local.pat, ty, init);
                 }
                 _ => self.visit_stmt(stmt),
             }
@@ -296,14 +335,25 @@ impl<'ast> Visit<'ast> for Walker<'_> {
 
     fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
         let offloaded = self.offload_closure.is_some_and(|o| std::ptr::eq(o, c));
+        let helper = self.helper_closure.as_ref().filter(|(h, _)| std::ptr::eq(*h, c)).map(|(_, name)| name.clone());
         let exec = match (&c.asyncness, offloaded) {
             (Some(kw), _) => {
                 let end = c.inputs_end.span;
-                Exec::Async(AsyncSite { kind: AsyncKind::Closure, start: kw.span, end, can_await: true })
+                Exec::Async(AsyncSite {
+                    kind: AsyncKind::Closure,
+                    start: kw.span,
+                    end,
+                    can_await: true,
+                    entry_point: false,
+                    passed_to: None,
+                })
             }
             (None, true) => Exec::Offloaded,
             (None, false) => match self.current_exec() {
-                Exec::Async(site) => Exec::Async(AsyncSite { can_await: false, ..site }),
+                Exec::Async(site) => {
+                    let passed_to = helper.or(site.passed_to.clone());
+                    Exec::Async(AsyncSite { can_await: false, passed_to, ..site })
+                }
                 exec => exec,
             },
         };
@@ -323,7 +373,16 @@ impl<'ast> Visit<'ast> for Walker<'_> {
 
     fn visit_expr_async(&mut self, a: &'ast syn::ExprAsync) {
         let end = a.capture.as_ref().map_or(a.async_token.span, |m| m.span);
-        let site = AsyncSite { kind: AsyncKind::Block, start: a.async_token.span, end, can_await: true };
+        // `rt.block_on(async { .. })` runs the block on the thread that calls `block_on`.
+        let entry_point = self.block_on_future.is_some_and(|f| std::ptr::eq(f, a));
+        let site = AsyncSite {
+            kind: AsyncKind::Block,
+            start: a.async_token.span,
+            end,
+            can_await: true,
+            entry_point,
+            passed_to: None,
+        };
         self.with_exec(Exec::Async(site), |w| w.visit_block(&a.block));
     }
 
@@ -332,22 +391,23 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         let executors = &Catalog::get().executors;
         let resolved = callee(&self.names, call);
         let offload = resolved.as_ref().is_some_and(|r| r.is_in(&executors.offload));
+        let own = resolved.as_ref().filter(|r| matches!(r.origin, Origin::Crate | Origin::Unknown));
+        let helper = own.map(|r| r.last().to_string());
         if resolved.as_ref().is_some_and(|r| r.is_in(&executors.spawn)) {
             self.record_spawned(call.args.first());
         }
         self.visit_expr(&call.func);
-        for arg in &call.args {
-            self.visit_arg(arg, offload);
-        }
+        let block_on = resolved.as_ref().is_some_and(|r| r.is_in(&executors.block_on));
+        self.visit_args(&call.args, offload, helper.as_deref(), block_on);
     }
 
     fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
         self.dispatch(Node::MethodCall(call));
-        let offload = Catalog::get().executors.offload_methods.contains(&call.method.to_string());
+        let method = call.method.to_string();
+        let offload = Catalog::get().executors.offload_methods.contains(&method);
         self.visit_expr(&call.receiver);
-        for arg in &call.args {
-            self.visit_arg(arg, offload);
-        }
+        let block_on = Catalog::get().executors.block_on_methods.contains(&method);
+        self.visit_args(&call.args, offload, Some(&method), block_on);
     }
 
     fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
@@ -371,6 +431,55 @@ impl<'ast> Visit<'ast> for Walker<'_> {
             }
         }
     }
+}
+
+/// Does the fn hand one of its parameters to an offload function or method, directly or in a
+/// closure (`spawn_blocking(f)`, `spawn_blocking(move || f())`)? Offload calls are matched by
+/// the last segment of their name, as the crate's own wrappers are named after what they wrap
+/// (`crate::blocking::spawn_blocking`).
+fn offloads_param(sig: &syn::Signature, body: &Block) -> bool {
+    struct Finder<'p> {
+        params: &'p [String],
+        names: HashSet<&'static str>,
+        found: bool,
+    }
+    impl Finder<'_> {
+        fn check<'e>(&mut self, name: &str, mut args: impl Iterator<Item = &'e Expr>) {
+            if self.names.contains(name) {
+                self.found |= args.any(|arg| self.params.iter().any(|p| expr_mentions(arg, p)));
+            }
+        }
+    }
+    impl<'ast> Visit<'ast> for Finder<'_> {
+        fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+            if let Expr::Path(p) = peel(&call.func) {
+                if let Some(last) = p.path.segments.last() {
+                    self.check(&last.ident.to_string(), call.args.iter());
+                }
+            }
+            visit::visit_expr_call(self, call);
+        }
+        fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+            self.check(&call.method.to_string(), call.args.iter());
+            visit::visit_expr_method_call(self, call);
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut params = Vec::new();
+    for input in &sig.inputs {
+        if let FnArg::Typed(arg) = input {
+            pat_idents(&arg.pat, &mut params);
+        }
+    }
+    if params.is_empty() {
+        return false;
+    }
+    let executors = &Catalog::get().executors;
+    let offload_fns = executors.offload.iter().filter_map(|path| path.rsplit("::").next());
+    let names = offload_fns.chain(executors.offload_methods.iter().map(String::as_str)).collect();
+    let mut finder = Finder { params: &params, names, found: false };
+    finder.visit_block(body);
+    finder.found
 }
 
 /// The plain closure an offload function runs: the argument itself (`spawn_blocking(|| ..)`) or the

@@ -110,6 +110,7 @@ rules! {
     missing_cancellation,
     sequential_await_in_loop,
     discarded_task_result,
+    blocking_in_async,
 }
 
 /// Ids of diagnostics the engine itself reports; they have no rule file.
