@@ -114,6 +114,11 @@ impl Names {
 
     /// Binds every identifier a pattern introduces; `ty` only for a plain `name` pattern.
     pub fn bind_pat(&mut self, pat: &Pat, ty: Option<Resolved>) {
+        // `let x: T = ..`, `|x: T|`: the caller read the type from the annotation.
+        let pat = match pat {
+            Pat::Type(typed) => &*typed.pat,
+            pat => pat,
+        };
         if let Pat::Ident(p) = pat {
             if p.subpat.is_none() {
                 let mutable = p.mutability.is_some();
@@ -385,6 +390,16 @@ mod tests {
         names.push_fn();
         assert!(names.binding("token").is_none());
         assert_eq!(resolve(&names, "spawn"), (Origin::External, "tokio::spawn".into()));
+    }
+
+    #[test]
+    fn a_typed_pattern_keeps_its_type() {
+        let mut names = names_for("use tokio::task::JoinSet;");
+        let ty = names.resolve(&syn::parse_quote!(JoinSet));
+        let syn::Stmt::Local(local) = syn::parse_quote!(let mut set: JoinSet<()> = JoinSet::new();) else { panic!() };
+        names.push_bindings();
+        names.bind_pat(&local.pat, Some(ty.clone()));
+        assert!(names.binding("set").is_some_and(|b| b.ty == Some(ty) && b.mutable));
     }
 
     #[test]
