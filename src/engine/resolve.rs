@@ -3,6 +3,7 @@
 //! local `fn block_on` that merely shares a name.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 
 use syn::{Item, Pat, Stmt, UseTree};
 
@@ -54,6 +55,17 @@ pub struct Binding {
     pub mutable: bool,
     /// A parameter of the fn or closure, not a local variable.
     pub param: bool,
+    /// Where the value comes from, when the code shows it.
+    pub source: Option<Source>,
+}
+
+/// The expression a local variable's value comes from, as a byte range of the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// `let x = <expr>;` (a plain name pattern only).
+    Init(Range<usize>),
+    /// `for x in <expr>`, `for (i, x) in <expr>`: an item of `expr`, or part of one.
+    Item(Range<usize>),
 }
 
 /// Marks a path written with a leading `::` (`::tokio::spawn`), which always names a crate.
@@ -122,13 +134,22 @@ impl Names {
         if let Pat::Ident(p) = pat {
             if p.subpat.is_none() {
                 let mutable = p.mutability.is_some();
-                return self.bind(Binding { name: p.ident.to_string(), ty, mutable, param: false });
+                return self.bind(Binding { name: p.ident.to_string(), ty, mutable, param: false, source: None });
             }
         }
         let mut names = Vec::new();
         pat_idents(pat, &mut names);
         for name in names {
-            self.bind(Binding { name, ty: None, mutable: false, param: false });
+            self.bind(Binding { name, ty: None, mutable: false, param: false, source: None });
+        }
+    }
+
+    /// Binds a local variable pattern, like `bind_pat`, and records where its values come from.
+    pub fn bind_local(&mut self, pat: &Pat, ty: Option<Resolved>, source: Option<Source>) {
+        let before = self.scopes.last().map_or(0, |s| s.bindings.len());
+        self.bind_pat(pat, ty);
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.bindings[before..].iter_mut().for_each(|b| b.source = source.clone());
         }
     }
 
@@ -371,7 +392,7 @@ mod tests {
     fn local_items_and_bindings_shadow_imports() {
         let mut names = names_for("use futures::executor::block_on; use tokio::spawn;");
         names.push_block(&syn::parse_str::<syn::Block>("{ fn block_on() {} }").unwrap().stmts);
-        names.bind(Binding { name: "spawn".into(), ty: None, mutable: false, param: false });
+        names.bind(Binding { name: "spawn".into(), ty: None, mutable: false, param: false, source: None });
         assert_eq!(resolve(&names, "block_on").0, Origin::Crate);
         assert_eq!(resolve(&names, "spawn").0, Origin::Local);
         names.pop();
@@ -390,6 +411,17 @@ mod tests {
         names.push_fn();
         assert!(names.binding("token").is_none());
         assert_eq!(resolve(&names, "spawn"), (Origin::External, "tokio::spawn".into()));
+    }
+
+    #[test]
+    fn local_bindings_record_where_their_values_come_from() {
+        let mut names = names_for("");
+        names.push_bindings();
+        names.bind_local(&syn::parse_quote!((i, chunk)), None, Some(Source::Item(4..20)));
+        names.bind_local(&syn::parse_quote!(total), None, Some(Source::Init(30..35)));
+        assert_eq!(names.binding("chunk").and_then(|b| b.source.clone()), Some(Source::Item(4..20)));
+        assert_eq!(names.binding("i").and_then(|b| b.source.clone()), Some(Source::Item(4..20)));
+        assert_eq!(names.binding("total").and_then(|b| b.source.clone()), Some(Source::Init(30..35)));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use syn::{Block, Expr, FnArg, Local, Macro, Stmt, Type};
 use super::context::{callee, AsyncKind, AsyncSite, Context, Exec, FnKind, FnNode, Node, Sink, SourceText};
 use super::index::FnDecl;
 use super::macros;
-use super::resolve::{Binding, Names, Resolved};
+use super::resolve::{Binding, Names, Resolved, Source};
 use super::syntax::peel;
 use crate::catalog::Catalog;
 use crate::rules::Rule;
@@ -109,7 +109,7 @@ impl<'a> Walker<'a> {
                     }
                     FnArg::Receiver(r) => {
                         let mutable = r.mutability.is_some() || receiver_is_mut_ref(r);
-                        w.names.bind(Binding { name: "self".into(), ty: None, mutable, param: true });
+                        w.names.bind(Binding { name: "self".into(), ty: None, mutable, param: true, source: None });
                     }
                 }
             }
@@ -181,6 +181,11 @@ impl<'a> Walker<'a> {
                 _ => return None,
             }
         }
+    }
+
+    fn range(&self, node: &impl syn::spanned::Spanned) -> std::ops::Range<usize> {
+        let range = node.span().byte_range();
+        range.start + self.source.base..range.end + self.source.base
     }
 
     fn visit_arg(&mut self, arg: &Expr, offload: bool) {
@@ -277,7 +282,8 @@ impl<'ast> Visit<'ast> for Walker<'_> {
                         }
                     }
                     let ty = self.local_type(local);
-                    self.names.bind_pat(&local.pat, ty);
+                    let source = local_source(local).map(|init| Source::Init(self.range(init)));
+                    self.names.bind_local(&local.pat, ty, source);
                 }
                 _ => self.visit_stmt(stmt),
             }
@@ -345,7 +351,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         self.dispatch(Node::ForLoop(f));
         self.visit_expr(&f.expr);
         self.names.push_bindings();
-        self.names.bind_pat(&f.pat, None);
+        self.names.bind_local(&f.pat, None, Some(Source::Item(self.range(&*f.expr))));
         self.visit_block(&f.body);
         self.names.pop();
     }
@@ -375,6 +381,16 @@ fn offloaded_closure(arg: &Expr) -> Option<&syn::ExprClosure> {
         },
         _ => None,
     }
+}
+
+/// The initialiser of `let x = ..;` / `let x: T = ..;`, a plain name without `else`.
+fn local_source(local: &Local) -> Option<&Expr> {
+    let pat = match &local.pat {
+        syn::Pat::Type(typed) => &*typed.pat,
+        pat => pat,
+    };
+    let init = local.init.as_ref().filter(|i| i.diverge.is_none())?;
+    matches!(pat, syn::Pat::Ident(p) if p.subpat.is_none()).then_some(&*init.expr)
 }
 
 /// `&mut self` or `self: &mut Self` (syn keeps `mutability` for the `mut self` binding only).
