@@ -36,11 +36,27 @@ pub struct Ordering {
     pub order_dependent: Vec<String>,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Concurrency {
+    pub permit_methods: HashSet<String>,
+    pub bounding_adapters: HashSet<String>,
+    pub lazy_adapters: HashSet<String>,
+    pub iter_wrappers: HashSet<String>,
+    pub task_sets: HashSet<String>,
+    pub task_set_spawn: HashSet<String>,
+    pub batch_methods: HashSet<String>,
+    pub iterator_methods: HashSet<String>,
+    pub pacing: HashSet<String>,
+    pub arrivals: HashSet<String>,
+}
+
 #[derive(Debug)]
 pub struct Catalog {
     pub executors: Executors,
     pub cancellation: Cancellation,
     pub ordering: Ordering,
+    pub concurrency: Concurrency,
 }
 
 /// The embedded data files, by name, for tests and error messages.
@@ -48,6 +64,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("rules/executors.toml", include_str!("../rules/executors.toml")),
     ("rules/cancellation.toml", include_str!("../rules/cancellation.toml")),
     ("rules/ordering.toml", include_str!("../rules/ordering.toml")),
+    ("rules/concurrency.toml", include_str!("../rules/concurrency.toml")),
 ];
 
 impl Catalog {
@@ -61,7 +78,7 @@ impl Catalog {
             let (name, text) = SOURCES[index];
             toml::from_str(text).map_err(|e| format!("{name}: {e}"))
         }
-        Ok(Catalog { executors: load(0)?, cancellation: load(1)?, ordering: load(2)? })
+        Ok(Catalog { executors: load(0)?, cancellation: load(1)?, ordering: load(2)?, concurrency: load(3)? })
     }
 
     /// `segments` is a resolved type path: is it a cancellation input?
