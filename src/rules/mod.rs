@@ -109,6 +109,7 @@ rules! {
     spawn_without_join,
     missing_cancellation,
     sequential_await_in_loop,
+    unbounded_concurrency,
 }
 
 /// Ids of diagnostics the engine itself reports; they have no rule file.
