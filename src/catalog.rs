@@ -191,12 +191,28 @@ impl Blocking {
     }
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Concurrency {
+    pub permit_methods: HashSet<String>,
+    pub bounding_adapters: HashSet<String>,
+    pub lazy_adapters: HashSet<String>,
+    pub iter_wrappers: HashSet<String>,
+    pub task_sets: HashSet<String>,
+    pub task_set_spawn: HashSet<String>,
+    pub batch_methods: HashSet<String>,
+    pub iterator_methods: HashSet<String>,
+    pub pacing: HashSet<String>,
+    pub arrivals: HashSet<String>,
+}
+
 #[derive(Debug)]
 pub struct Catalog {
     pub executors: Executors,
     pub cancellation: Cancellation,
     pub ordering: Ordering,
     pub blocking: Blocking,
+    pub concurrency: Concurrency,
 }
 
 /// The embedded data files, by name, for tests and error messages.
@@ -205,6 +221,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("rules/cancellation.toml", include_str!("../rules/cancellation.toml")),
     ("rules/ordering.toml", include_str!("../rules/ordering.toml")),
     ("rules/blocking-apis.toml", include_str!("../rules/blocking-apis.toml")),
+    ("rules/concurrency.toml", include_str!("../rules/concurrency.toml")),
 ];
 
 impl Catalog {
@@ -220,7 +237,7 @@ impl Catalog {
         }
         let mut blocking: Blocking = load(3)?;
         blocking.index().map_err(|e| format!("{}: {e}", SOURCES[3].0))?;
-        Ok(Catalog { executors: load(0)?, cancellation: load(1)?, ordering: load(2)?, blocking })
+        Ok(Catalog { executors: load(0)?, cancellation: load(1)?, ordering: load(2)?, blocking, concurrency: load(4)? })
     }
 
     /// `segments` is a resolved type path: is it a cancellation input?

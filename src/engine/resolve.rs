@@ -3,6 +3,7 @@
 //! local `fn block_on` that merely shares a name.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 
 use syn::{Item, Pat, Stmt, UseTree};
 
@@ -57,6 +58,8 @@ pub struct Binding {
     /// How a `let` that states no type made the value (for a destructuring pattern, the value
     /// destructured): `let child = Command::new("ls").spawn()?;`.
     pub init: Option<Chain>,
+    /// Where the value comes from, when the code shows it.
+    pub source: Option<Source>,
 }
 
 /// A value made by a call or named by a path, then passed through method calls, looking through
@@ -71,6 +74,15 @@ pub struct Chain {
     pub called: bool,
     /// The methods called on it, in order.
     pub methods: Vec<String>,
+}
+
+/// The expression a local variable's value comes from, as a byte range of the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// `let x = <expr>;` (a plain name pattern only).
+    Init(Range<usize>),
+    /// `for x in <expr>`, `for (i, x) in <expr>`: an item of `expr`, or part of one.
+    Item(Range<usize>),
 }
 
 /// Marks a path written with a leading `::` (`::tokio::spawn`), which always names a crate.
@@ -131,25 +143,38 @@ impl Names {
 
     /// Binds every identifier a pattern introduces; `ty` only for a plain `name` pattern.
     pub fn bind_pat(&mut self, pat: &Pat, ty: Option<Resolved>) {
+        // `let x: T = ..`, `|x: T|`: the caller read the type from the annotation.
+        let pat = match pat {
+            Pat::Type(typed) => &*typed.pat,
+            pat => pat,
+        };
         if let Pat::Ident(p) = pat {
             if p.subpat.is_none() {
                 let mutable = p.mutability.is_some();
-                return self.bind(Binding { name: p.ident.to_string(), ty, mutable, param: false, init: None });
+                return self.bind(Binding {
+                    name: p.ident.to_string(),
+                    ty,
+                    mutable,
+                    param: false,
+                    init: None,
+                    source: None,
+                });
             }
         }
         let mut names = Vec::new();
         pat_idents(pat, &mut names);
         for name in names {
-            self.bind(Binding { name, ty: None, mutable: false, param: false, init: None });
+            self.bind(Binding { name, ty: None, mutable: false, param: false, init: None, source: None });
         }
     }
 
-    /// Binds a parameter pattern, like `bind_pat`, and marks what it binds as parameters.
-    pub fn bind_param(&mut self, pat: &Pat, ty: Option<Resolved>) {
+    /// Binds a pattern like `bind_pat`, then lets `annotate` add what else is known of each name
+    /// it bound (a parameter, how a `let` made the value, where it comes from).
+    pub fn bind_pat_with(&mut self, pat: &Pat, ty: Option<Resolved>, annotate: impl Fn(&mut Binding)) {
         let before = self.scopes.last().map_or(0, |s| s.bindings.len());
         self.bind_pat(pat, ty);
         if let Some(scope) = self.scopes.last_mut() {
-            scope.bindings[before..].iter_mut().for_each(|b| b.param = true);
+            scope.bindings[before..].iter_mut().for_each(annotate);
         }
     }
 
@@ -158,15 +183,6 @@ impl Names {
         let latest = self.scopes.iter_mut().rev().flat_map(|s| s.bindings.iter_mut().rev()).find(|b| b.name == name);
         if let Some(binding) = latest {
             binding.mutable = true;
-        }
-    }
-
-    /// Binds a `let` pattern, like `bind_pat`, recording how the value was made.
-    pub fn bind_let(&mut self, pat: &Pat, ty: Option<Resolved>, init: Option<Chain>) {
-        let before = self.scopes.last().map_or(0, |s| s.bindings.len());
-        self.bind_pat(pat, ty);
-        if let Some(scope) = self.scopes.last_mut() {
-            scope.bindings[before..].iter_mut().for_each(|b| b.init = init.clone());
         }
     }
 
@@ -419,7 +435,7 @@ mod tests {
     fn local_items_and_bindings_shadow_imports() {
         let mut names = names_for("use futures::executor::block_on; use tokio::spawn;");
         names.push_block(&syn::parse_str::<syn::Block>("{ fn block_on() {} }").unwrap().stmts);
-        names.bind(Binding { name: "spawn".into(), ty: None, mutable: false, param: false, init: None });
+        names.bind(Binding { name: "spawn".into(), ty: None, mutable: false, param: false, init: None, source: None });
         assert_eq!(resolve(&names, "block_on").0, Origin::Crate);
         assert_eq!(resolve(&names, "spawn").0, Origin::Local);
         names.pop();
@@ -430,7 +446,7 @@ mod tests {
     fn an_fn_item_does_not_see_the_bindings_around_it() {
         let mut names = names_for("use tokio::spawn;");
         names.push_fn();
-        names.bind_param(&syn::parse_quote!(token), None);
+        names.bind_pat_with(&syn::parse_quote!(token), None, |b| b.param = true);
         names.push_bindings();
         names.bind_pat(&syn::parse_quote!(spawn), None);
         assert!(names.binding("token").is_some_and(|b| b.param));
@@ -438,6 +454,27 @@ mod tests {
         names.push_fn();
         assert!(names.binding("token").is_none());
         assert_eq!(resolve(&names, "spawn"), (Origin::External, "tokio::spawn".into()));
+    }
+
+    #[test]
+    fn local_bindings_record_where_their_values_come_from() {
+        let mut names = names_for("");
+        names.push_bindings();
+        names.bind_pat_with(&syn::parse_quote!((i, chunk)), None, |b| b.source = Some(Source::Item(4..20)));
+        names.bind_pat_with(&syn::parse_quote!(total), None, |b| b.source = Some(Source::Init(30..35)));
+        assert_eq!(names.binding("chunk").and_then(|b| b.source.clone()), Some(Source::Item(4..20)));
+        assert_eq!(names.binding("i").and_then(|b| b.source.clone()), Some(Source::Item(4..20)));
+        assert_eq!(names.binding("total").and_then(|b| b.source.clone()), Some(Source::Init(30..35)));
+    }
+
+    #[test]
+    fn a_typed_pattern_keeps_its_type() {
+        let mut names = names_for("use tokio::task::JoinSet;");
+        let ty = names.resolve(&syn::parse_quote!(JoinSet));
+        let syn::Stmt::Local(local) = syn::parse_quote!(let mut set: JoinSet<()> = JoinSet::new();) else { panic!() };
+        names.push_bindings();
+        names.bind_pat(&local.pat, Some(ty.clone()));
+        assert!(names.binding("set").is_some_and(|b| b.ty == Some(ty) && b.mutable));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use super::context::{callee, AsyncKind, AsyncSite, Context, Exec, FnKind, FnNode
 use super::index::FnDecl;
 use super::macros;
 use super::resolve::pat_idents;
-use super::resolve::{Binding, Names, Origin, Resolved};
+use super::resolve::{Binding, Names, Origin, Resolved, Source};
 use super::syntax::{expr_mentions, peel};
 use crate::catalog::Catalog;
 use crate::rules::Rule;
@@ -121,14 +121,21 @@ impl<'a> Walker<'a> {
                     FnArg::Typed(arg) => {
                         let ty = w.resolve_type(&arg.ty);
                         let mut_ref = matches!(&*arg.ty, Type::Reference(r) if r.mutability.is_some());
-                        w.names.bind_param(&arg.pat, ty);
+                        w.names.bind_pat_with(&arg.pat, ty, |b| b.param = true);
                         if let (true, syn::Pat::Ident(p)) = (mut_ref, &*arg.pat) {
                             w.names.mark_mutable(&p.ident.to_string());
                         }
                     }
                     FnArg::Receiver(r) => {
                         let mutable = r.mutability.is_some() || receiver_is_mut_ref(r);
-                        w.names.bind(Binding { name: "self".into(), ty: None, mutable, param: true, init: None });
+                        w.names.bind(Binding {
+                            name: "self".into(),
+                            ty: None,
+                            mutable,
+                            param: true,
+                            init: None,
+                            source: None,
+                        });
                     }
                 }
             }
@@ -202,6 +209,11 @@ impl<'a> Walker<'a> {
                 _ => return None,
             }
         }
+    }
+
+    fn span_range(&self, span: proc_macro2::Span) -> std::ops::Range<usize> {
+        let range = span.byte_range();
+        range.start + self.source.base..range.end + self.source.base
     }
 
     /// The arguments of a call; `block_on`: the callee runs its future argument on this thread.
@@ -325,7 +337,16 @@ impl<'ast> Visit<'ast> for Walker<'_> {
                         (syn::Pat::Type(_), _) | (_, None) => None,
                         (_, Some(init)) => self.names.chain(&init.expr),
                     };
-                    self.names.bind_let(&local.pat, ty, init);
+                    // Between `=` and `;`: token spans are cheap, an expression's span is not.
+                    let source = local_source(local).and(local.init.as_ref()).map(|init| {
+                        Source::Init(
+                            self.span_range(init.eq_token.span).end..self.span_range(local.semi_token.span).start,
+                        )
+                    });
+                    self.names.bind_pat_with(&local.pat, ty, |b| {
+                        b.init = init.clone();
+                        b.source = source.clone();
+                    });
                 }
                 _ => self.visit_stmt(stmt),
             }
@@ -364,7 +385,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
                     syn::Pat::Type(t) => w.resolve_type(&t.ty),
                     _ => None,
                 };
-                w.names.bind_param(input, ty);
+                w.names.bind_pat_with(input, ty, |b| b.param = true);
             }
             w.visit_expr(&c.body);
             w.names.pop();
@@ -414,7 +435,8 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         self.dispatch(Node::ForLoop(f));
         self.visit_expr(&f.expr);
         self.names.push_bindings();
-        self.names.bind_pat(&f.pat, None);
+        let collection = self.span_range(f.in_token.span).end..self.span_range(f.body.brace_token.span.open()).start;
+        self.names.bind_pat_with(&f.pat, None, |b| b.source = Some(Source::Item(collection.clone())));
         self.visit_block(&f.body);
         self.names.pop();
     }
@@ -493,6 +515,16 @@ fn offloaded_closure(arg: &Expr) -> Option<&syn::ExprClosure> {
         },
         _ => None,
     }
+}
+
+/// The initialiser of `let x = ..;` / `let x: T = ..;`, a plain name without `else`.
+fn local_source(local: &Local) -> Option<&Expr> {
+    let pat = match &local.pat {
+        syn::Pat::Type(typed) => &*typed.pat,
+        pat => pat,
+    };
+    let init = local.init.as_ref().filter(|i| i.diverge.is_none())?;
+    matches!(pat, syn::Pat::Ident(p) if p.subpat.is_none()).then_some(&*init.expr)
 }
 
 /// `&mut self` or `self: &mut Self` (syn keeps `mutability` for the `mut self` binding only).

@@ -111,6 +111,7 @@ rules! {
     sequential_await_in_loop,
     discarded_task_result,
     blocking_in_async,
+    unbounded_concurrency,
 }
 
 /// Ids of diagnostics the engine itself reports; they have no rule file.
