@@ -265,6 +265,9 @@ impl Names {
                 let mut full = target.clone();
                 full.extend(segments.drain(1..));
                 // `use tokio;` maps `tokio` to itself: that is the extern crate, stop here.
+                if full.is_empty() {
+                    return resolved(Origin::Unknown, full);
+                }
                 if full[0] == first || depth > 8 {
                     return resolved(Origin::External, full);
                 }
@@ -293,7 +296,9 @@ impl Names {
     fn single_external_glob(&self) -> Option<&Vec<String>> {
         let mut globs = self.scopes.iter().flat_map(|s| s.globs.iter());
         let glob = globs.next()?;
-        let is_external = |g: &Vec<String>| !matches!(g[0].as_str(), "crate" | "self" | "super");
+        // `use *;` parses (rustc rejects it): an empty glob is not an external one.
+        let is_external =
+            |g: &Vec<String>| g.first().is_some_and(|s| !matches!(s.as_str(), "crate" | "self" | "super"));
         (is_external(glob) && globs.next().is_none()).then_some(glob)
     }
 }
@@ -475,6 +480,15 @@ mod tests {
         names.push_bindings();
         names.bind_pat(&local.pat, Some(ty.clone()));
         assert!(names.binding("set").is_some_and(|b| b.ty == Some(ty) && b.mutable));
+    }
+
+    #[test]
+    fn paths_rustc_would_reject_resolve_without_panicking() {
+        // Found by fuzzing: `use *;` and `use {self as x};` have empty paths.
+        let names = names_for("use *; use {self as x};");
+        assert_eq!(resolve(&names, "spawn").0, Origin::Unknown);
+        assert_eq!(resolve(&names, "x").0, Origin::Unknown);
+        assert_eq!(resolve(&names, "x::y").0, Origin::Unknown);
     }
 
     #[test]
