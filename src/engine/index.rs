@@ -1,6 +1,6 @@
 //! The crate index: what one file cannot tell, gathered from every file of a crate after the
 //! parallel pass. Names only: which fn / method names are async, which fns are spawned as tasks,
-//! what types each fn name's parameters have.
+//! what types each fn name's parameters have, which names are used as values.
 
 use std::collections::{HashMap, HashSet};
 
@@ -13,6 +13,9 @@ pub struct FileFacts {
     pub fns: Vec<FnDecl>,
     /// Names of fns whose future is passed straight to a spawner (`tokio::spawn(run(..))`).
     pub spawned: Vec<String>,
+    /// Last segments of paths used as values rather than called (`get(handler)`, `map(Self::parse)`,
+    /// `let f = run;`), and identifiers in macro arguments the walker does not parse (each once).
+    pub values: Vec<String>,
 }
 
 /// One fn or method declaration, as far as other files need to know it.
@@ -44,6 +47,8 @@ pub enum Condition {
     /// Every fn the crate declares under this name takes `self` exactly when `method` says, and
     /// its parameter at `index` (not counting `self`) has type `ty` (last segment); there is one.
     ParamHasType { callee: String, method: bool, index: usize, ty: String },
+    /// No file of the crate uses this name as a value (see `FileFacts::values`).
+    NotUsedAsValue(String),
 }
 
 #[derive(Debug)]
@@ -57,6 +62,7 @@ pub struct CrateIndex {
     /// name -> every declaration of that name (never empty).
     fns: HashMap<String, Vec<FnDecl>>,
     spawned: HashSet<String>,
+    values: HashSet<String>,
 }
 
 impl CrateIndex {
@@ -65,6 +71,7 @@ impl CrateIndex {
             self.fns.entry(decl.name.clone()).or_default().push(decl);
         }
         self.spawned.extend(facts.spawned);
+        self.values.extend(facts.values);
     }
 
     /// Does every declaration of `name` satisfy `f` (and is there one)?
@@ -89,6 +96,7 @@ impl CrateIndex {
             Condition::CalleeReturnsResult(name) => self.all_decls(name, |d| d.returns_future && d.returns_result),
             Condition::FnIsSpawned(name) => self.spawned.contains(name),
             Condition::ParamHasType { callee, method, index, ty } => self.param_has_type(callee, *method, *index, ty),
+            Condition::NotUsedAsValue(name) => !self.values.contains(name),
         }
     }
 }
@@ -106,12 +114,15 @@ mod tests {
     fn a_name_both_async_and_sync_is_not_async() {
         let mut index = CrateIndex::default();
         let fns = vec![decl("fetch", true, false, &[]), decl("send", true, true, &[])];
-        index.add(FileFacts { fns, spawned: vec![] });
-        index.add(FileFacts { fns: vec![decl("send", false, true, &[])], spawned: vec!["run".into()] });
+        index.add(FileFacts { fns, ..FileFacts::default() });
+        let values = vec!["handler".into()];
+        index.add(FileFacts { fns: vec![decl("send", false, true, &[])], spawned: vec!["run".into()], values });
         assert!(index.is_async("fetch"));
         assert!(!index.is_async("send"));
         assert!(!index.is_async("missing"));
         assert!(index.holds(&Condition::FnIsSpawned("run".into())));
+        assert!(!index.holds(&Condition::NotUsedAsValue("handler".into())));
+        assert!(index.holds(&Condition::NotUsedAsValue("run".into())));
     }
 
     #[test]
@@ -120,7 +131,7 @@ mod tests {
         let mut index = CrateIndex::default();
         let fns =
             vec![result("save", true), result("load", true), result("load", false), decl("sync", false, false, &[])];
-        index.add(FileFacts { fns, spawned: vec![] });
+        index.add(FileFacts { fns, ..FileFacts::default() });
         let holds = |name: &str| index.holds(&Condition::CalleeReturnsResult(name.into()));
         assert!(holds("save"));
         assert!(!holds("load"));
@@ -137,7 +148,7 @@ mod tests {
             decl("start", true, true, &[Some("Config"), None]),
         ];
         let mut index = CrateIndex::default();
-        index.add(FileFacts { fns, spawned: vec![] });
+        index.add(FileFacts { fns, ..FileFacts::default() });
         let holds = |callee: &str, method, index_: usize| {
             let ty = "CancellationToken".to_string();
             index.holds(&Condition::ParamHasType { callee: callee.into(), method, index: index_, ty })

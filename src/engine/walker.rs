@@ -1,6 +1,9 @@
 //! One `syn::visit::Visit` over a file: it keeps the scope stacks (where code runs, which names are
 //! visible), dispatches nodes to the rules, and records the facts the crate index needs.
 
+use std::collections::HashSet;
+
+use proc_macro2::{Delimiter, TokenStream, TokenTree};
 use syn::visit::{self, Visit};
 use syn::{Block, Expr, FnArg, Local, Macro, Stmt, Type};
 
@@ -26,6 +29,8 @@ pub struct Walker<'a> {
     test_depth: usize,
     /// The closure passed to an offload function whose arguments are being visited, if any.
     offload_closure: Option<*const syn::ExprClosure>,
+    /// Names already recorded in `sink.facts.values`.
+    values: HashSet<String>,
     pub sink: Sink,
 }
 
@@ -41,6 +46,7 @@ impl<'a> Walker<'a> {
             attrs: Vec::new(),
             test_depth: usize::from(source.test_file),
             offload_closure: None,
+            values: HashSet::new(),
             sink: Sink::default(),
         }
     }
@@ -204,6 +210,36 @@ impl<'a> Walker<'a> {
             self.sink.facts.spawned.push(name);
         }
     }
+
+    fn record_value(&mut self, name: String) {
+        if !self.values.contains(&name) {
+            self.values.insert(name.clone());
+            self.sink.facts.values.push(name);
+        }
+    }
+
+    /// In macro tokens the walker does not parse, any identifier that is not called (`f(..)`), a
+    /// macro (`m!`) or a field or method (`.x`) may be a value: `routes![index, about]`.
+    fn record_token_values(&mut self, tokens: TokenStream) {
+        let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+        for (i, tt) in tokens.iter().enumerate() {
+            match tt {
+                TokenTree::Group(g) => self.record_token_values(g.stream()),
+                TokenTree::Ident(ident) => {
+                    let after_dot = i > 0 && matches!(&tokens[i - 1], TokenTree::Punct(p) if p.as_char() == '.');
+                    let called_or_macro = match tokens.get(i + 1) {
+                        Some(TokenTree::Group(g)) => g.delimiter() == Delimiter::Parenthesis,
+                        Some(TokenTree::Punct(p)) => p.as_char() == '!',
+                        _ => false,
+                    };
+                    if !after_dot && !called_or_macro {
+                        self.record_value(ident.to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
 }
 
 impl<'ast> Visit<'ast> for Walker<'_> {
@@ -268,8 +304,11 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         self.with_exec(Exec::Sync, |w| w.visit_expr(&s.expr));
     }
 
-    /// `macro_rules!` definitions and other item macros stay opaque.
-    fn visit_item_macro(&mut self, _: &'ast syn::ItemMacro) {}
+    /// `macro_rules!` definitions and other item macros stay opaque; only the names they may use
+    /// as values are recorded.
+    fn visit_item_macro(&mut self, m: &'ast syn::ItemMacro) {
+        self.record_token_values(m.mac.tokens.clone());
+    }
 
     fn visit_attribute(&mut self, _: &'ast syn::Attribute) {}
 
@@ -335,7 +374,11 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         if resolved.as_ref().is_some_and(|r| r.is_in(&executors.spawn)) {
             self.record_spawned(call.args.first());
         }
-        self.visit_expr(&call.func);
+        // A path in callee position is called, not used as a value.
+        match peel(&call.func) {
+            Expr::Path(p) => visit::visit_expr_path(self, p),
+            func => self.visit_expr(func),
+        }
         for arg in &call.args {
             self.visit_arg(arg, offload);
         }
@@ -364,11 +407,17 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         visit::visit_expr_while(self, w);
     }
 
+    fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+        if let Some(last) = p.path.segments.last() {
+            self.record_value(last.ident.to_string());
+        }
+        visit::visit_expr_path(self, p);
+    }
+
     fn visit_macro(&mut self, mac: &'ast Macro) {
-        if let Some(exprs) = macros::expressions(mac) {
-            for expr in &exprs {
-                self.visit_expr(expr);
-            }
+        match macros::expressions(mac) {
+            Some(exprs) => exprs.iter().for_each(|expr| self.visit_expr(expr)),
+            None => self.record_token_values(mac.tokens.clone()),
         }
     }
 }
