@@ -133,6 +133,24 @@ impl<'a> Walker<'a> {
         });
     }
 
+    /// A method of an `impl` block with attributes `container_attrs`.
+    fn walk_impl_fn(&mut self, f: &syn::ImplItemFn, container_attrs: &[syn::Attribute]) {
+        let kind = self.impl_kind.last().copied().unwrap_or(FnKind::Inherent);
+        let node = FnNode { attrs: &f.attrs, container_attrs, vis: Some(&f.vis), sig: &f.sig, body: &f.block, kind };
+        self.walk_fn(node);
+    }
+
+    /// A method of a `trait` with attributes `container_attrs`: walked if it has a default body.
+    fn walk_trait_fn(&mut self, f: &syn::TraitItemFn, container_attrs: &[syn::Attribute]) {
+        match &f.default {
+            Some(body) => {
+                let kind = FnKind::TraitDefault;
+                self.walk_fn(FnNode { attrs: &f.attrs, container_attrs, vis: None, sig: &f.sig, body, kind })
+            }
+            None => self.record_fn(&f.sig, &f.attrs),
+        }
+    }
+
     fn record_fn(&mut self, sig: &syn::Signature, attrs: &[syn::Attribute]) {
         let param_types = sig
             .inputs
@@ -259,7 +277,9 @@ impl<'ast> Visit<'ast> for Walker<'_> {
     }
 
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
-        let node = FnNode { attrs: &f.attrs, vis: Some(&f.vis), sig: &f.sig, body: &f.block, kind: FnKind::Free };
+        let kind = FnKind::Free;
+        let node =
+            FnNode { attrs: &f.attrs, container_attrs: &[], vis: Some(&f.vis), sig: &f.sig, body: &f.block, kind };
         self.walk_fn(node);
     }
 
@@ -267,33 +287,33 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         let kind = if i.trait_.is_some() { FnKind::TraitImpl } else { FnKind::Inherent };
         self.impl_kind.push(kind);
         self.with_item_attrs(&i.attrs, |w| {
-            w.with_exec(Exec::Sync, |w| i.items.iter().for_each(|item| w.visit_impl_item(item)))
+            w.with_exec(Exec::Sync, |w| {
+                i.items.iter().for_each(|item| match item {
+                    syn::ImplItem::Fn(f) => w.walk_impl_fn(f, &i.attrs),
+                    item => w.visit_impl_item(item),
+                })
+            })
         });
         self.impl_kind.pop();
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
-        let kind = self.impl_kind.last().copied().unwrap_or(FnKind::Inherent);
-        let node = FnNode { attrs: &f.attrs, vis: Some(&f.vis), sig: &f.sig, body: &f.block, kind };
-        self.walk_fn(node);
+        self.walk_impl_fn(f, &[]);
     }
 
     fn visit_item_trait(&mut self, t: &'ast syn::ItemTrait) {
         self.with_item_attrs(&t.attrs, |w| {
-            w.with_exec(Exec::Sync, |w| t.items.iter().for_each(|item| w.visit_trait_item(item)))
+            w.with_exec(Exec::Sync, |w| {
+                t.items.iter().for_each(|item| match item {
+                    syn::TraitItem::Fn(f) => w.walk_trait_fn(f, &t.attrs),
+                    item => w.visit_trait_item(item),
+                })
+            })
         });
     }
 
     fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
-        match &f.default {
-            Some(body) => {
-                let node = FnNode { attrs: &f.attrs, vis: None, sig: &f.sig, body, kind: FnKind::TraitDefault };
-                self.walk_fn(node)
-            }
-            None => {
-                self.record_fn(&f.sig, &f.attrs);
-            }
-        }
+        self.walk_trait_fn(f, &[]);
     }
 
     fn visit_item_const(&mut self, c: &'ast syn::ItemConst) {
