@@ -13,8 +13,10 @@ pub struct FileFacts {
     pub fns: Vec<FnDecl>,
     /// Names of fns whose future is passed straight to a spawner (`tokio::spawn(run(..))`).
     pub spawned: Vec<String>,
-    /// Last segments of paths used as values rather than called (`get(handler)`, `map(Self::parse)`,
-    /// `let f = run;`), and identifiers in macro arguments the walker does not parse (each once).
+    /// Names used as values (each once): last segments of paths that are not called
+    /// (`get(handler)`, `map(Self::parse)`, `let f = run;`), of fns called without awaiting the
+    /// call at once (`spawn(run())`, `|req| handle(req)`), of methods called so on `self`, and
+    /// identifiers in macro arguments the walker does not parse.
     pub values: Vec<String>,
 }
 
@@ -46,9 +48,20 @@ pub enum Condition {
     FnIsSpawned(String),
     /// Every fn the crate declares under this name takes `self` exactly when `method` says, and
     /// its parameter at `index` (not counting `self`) has type `ty` (last segment); there is one.
-    ParamHasType { callee: String, method: bool, index: usize, ty: String },
+    ParamHasType {
+        callee: String,
+        method: bool,
+        index: usize,
+        ty: String,
+    },
     /// No file of the crate uses this name as a value (see `FileFacts::values`).
     NotUsedAsValue(String),
+    /// Exactly one fn or method the crate declares under this name returns a future: no other
+    /// type or `cfg` variant has an async fn of that name whose signature it may mirror.
+    SingleAsyncDecl(String),
+    /// Every one of these holds.
+    All(Vec<Condition>),
+    Not(Box<Condition>),
 }
 
 #[derive(Debug)]
@@ -97,6 +110,11 @@ impl CrateIndex {
             Condition::FnIsSpawned(name) => self.spawned.contains(name),
             Condition::ParamHasType { callee, method, index, ty } => self.param_has_type(callee, *method, *index, ty),
             Condition::NotUsedAsValue(name) => !self.values.contains(name),
+            Condition::SingleAsyncDecl(name) => {
+                self.fns.get(name).is_some_and(|decls| decls.iter().filter(|d| d.returns_future).count() == 1)
+            }
+            Condition::All(conditions) => conditions.iter().all(|c| self.holds(c)),
+            Condition::Not(condition) => !self.holds(condition),
         }
     }
 }
@@ -123,6 +141,15 @@ mod tests {
         assert!(index.holds(&Condition::FnIsSpawned("run".into())));
         assert!(!index.holds(&Condition::NotUsedAsValue("handler".into())));
         assert!(index.holds(&Condition::NotUsedAsValue("run".into())));
+        assert!(index.holds(&Condition::SingleAsyncDecl("fetch".into())));
+        assert!(index.holds(&Condition::SingleAsyncDecl("send".into())));
+        assert!(!index.holds(&Condition::SingleAsyncDecl("missing".into())));
+        let fetch = || Condition::SingleAsyncDecl("fetch".into());
+        assert!(index.holds(&Condition::All(vec![fetch(), Condition::NotUsedAsValue("fetch".into())])));
+        assert!(!index.holds(&Condition::All(vec![fetch(), Condition::NotUsedAsValue("handler".into())])));
+        assert!(!index.holds(&Condition::Not(Box::new(fetch()))));
+        index.add(FileFacts { fns: vec![decl("fetch", true, false, &[])], ..FileFacts::default() });
+        assert!(!index.holds(&fetch()));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use syn::{Block, Expr, FnArg, Local, Macro, Stmt, Type};
 use super::context::{callee, AsyncKind, AsyncSite, Context, Exec, FnKind, FnNode, Node, Sink, SourceText};
 use super::index::FnDecl;
 use super::macros;
-use super::resolve::{Binding, Names, Resolved};
+use super::resolve::{Binding, Names, Origin, Resolved};
 use super::syntax::peel;
 use crate::catalog::Catalog;
 use crate::rules::Rule;
@@ -31,6 +31,9 @@ pub struct Walker<'a> {
     offload_closure: Option<*const syn::ExprClosure>,
     /// Names already recorded in `sink.facts.values`.
     values: HashSet<String>,
+    /// The call or method call (`ExprCall` / `ExprMethodCall`) whose future the `.await` being
+    /// walked awaits.
+    awaited: Option<*const ()>,
     pub sink: Sink,
 }
 
@@ -47,6 +50,7 @@ impl<'a> Walker<'a> {
             test_depth: usize::from(source.test_file),
             offload_closure: None,
             values: HashSet::new(),
+            awaited: None,
             sink: Sink::default(),
         }
     }
@@ -236,27 +240,37 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// In macro tokens the walker does not parse, any identifier that is not called (`f(..)`), a
-    /// macro (`m!`) or a field or method (`.x`) may be a value: `routes![index, about]`.
+    /// In macro tokens the walker does not parse, any identifier that is not a macro (`m!`), a
+    /// field, or an awaited call (`f(..).await`) may be a value (`routes![index, about]`) or a
+    /// future used as one; so may a method called on `self` and not awaited.
     fn record_token_values(&mut self, tokens: TokenStream) {
         let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+        let punct = |i: usize, c: char| matches!(tokens.get(i), Some(TokenTree::Punct(p)) if p.as_char() == c);
+        let ident = |i: usize, name: &str| matches!(tokens.get(i), Some(TokenTree::Ident(x)) if x == name);
         for (i, tt) in tokens.iter().enumerate() {
             match tt {
                 TokenTree::Group(g) => self.record_token_values(g.stream()),
-                TokenTree::Ident(ident) => {
-                    let after_dot = i > 0 && matches!(&tokens[i - 1], TokenTree::Punct(p) if p.as_char() == '.');
-                    let called_or_macro = match tokens.get(i + 1) {
-                        Some(TokenTree::Group(g)) => g.delimiter() == Delimiter::Parenthesis,
-                        Some(TokenTree::Punct(p)) => p.as_char() == '!',
-                        _ => false,
-                    };
-                    if !after_dot && !called_or_macro {
-                        self.record_value(ident.to_string());
+                TokenTree::Ident(name) => {
+                    let called = matches!(tokens.get(i + 1), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis);
+                    let awaited = called && punct(i + 2, '.') && ident(i + 3, "await");
+                    let after_dot = i > 0 && punct(i - 1, '.');
+                    let self_method = i > 1 && after_dot && ident(i - 2, "self") && called;
+                    if !punct(i + 1, '!') && !awaited && (!after_dot || self_method) {
+                        let resolved = self.names.resolve_segments(vec![name.to_string()]);
+                        if resolved.origin != Origin::Local {
+                            self.record_value(name.to_string());
+                            self.record_value(resolved.last().to_string());
+                        }
                     }
                 }
                 _ => {}
             }
         }
+    }
+
+    /// Is `call` (an `ExprCall` or `ExprMethodCall`) awaited at once (`f(..).await`)?
+    fn is_awaited<T>(&self, call: &T) -> bool {
+        self.awaited.is_some_and(|a| std::ptr::eq(a, call as *const T as *const ()))
     }
 }
 
@@ -386,6 +400,17 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         self.with_exec(Exec::Async(site), |w| w.visit_block(&a.block));
     }
 
+    fn visit_expr_await(&mut self, a: &'ast syn::ExprAwait) {
+        let awaited = match peel(&a.base) {
+            Expr::Call(call) => Some(call as *const syn::ExprCall as *const ()),
+            Expr::MethodCall(call) => Some(call as *const syn::ExprMethodCall as *const ()),
+            _ => None,
+        };
+        let outer = std::mem::replace(&mut self.awaited, awaited);
+        self.visit_expr(&a.base);
+        self.awaited = outer;
+    }
+
     fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
         self.dispatch(Node::Call(call));
         let executors = &Catalog::get().executors;
@@ -394,9 +419,19 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         if resolved.as_ref().is_some_and(|r| r.is_in(&executors.spawn)) {
             self.record_spawned(call.args.first());
         }
-        // A path in callee position is called, not used as a value.
+        // A path in callee position is called, not used as a value; but the future of a call
+        // that is not awaited at once is (`spawn(run())`, `|req| handle(req)`, `join!(a(), b())`),
+        // unless it is another crate's fn (`tokio::spawn(..)`, `Vec::new()`).
         match peel(&call.func) {
-            Expr::Path(p) => visit::visit_expr_path(self, p),
+            Expr::Path(p) => {
+                let own = resolved
+                    .as_ref()
+                    .is_some_and(|r| !matches!(r.origin, Origin::External | Origin::Local) && !is_std_prelude_item(r));
+                if let (true, false) = (own, self.is_awaited(call)) {
+                    self.record_value(resolved.as_ref().map_or("", |r| r.last()).to_string());
+                }
+                visit::visit_expr_path(self, p)
+            }
             func => self.visit_expr(func),
         }
         for arg in &call.args {
@@ -407,6 +442,11 @@ impl<'ast> Visit<'ast> for Walker<'_> {
     fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
         self.dispatch(Node::MethodCall(call));
         let offload = Catalog::get().executors.offload_methods.contains(&call.method.to_string());
+        // `self.run()` not awaited at once: its future is used as a value (`spawn(self.run())`).
+        let on_self = matches!(peel(&call.receiver), Expr::Path(p) if p.path.is_ident("self"));
+        if on_self && !self.is_awaited(call) {
+            self.record_value(call.method.to_string());
+        }
         self.visit_expr(&call.receiver);
         for arg in &call.args {
             self.visit_arg(arg, offload);
@@ -428,8 +468,12 @@ impl<'ast> Visit<'ast> for Walker<'_> {
     }
 
     fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
-        if let Some(last) = p.path.segments.last() {
+        // As written and as resolved (`use handlers::index as home;` then `get(home)`); a local
+        // variable is not an item.
+        let resolved = self.names.resolve(&p.path);
+        if let (false, Some(last)) = (resolved.origin == Origin::Local, p.path.segments.last()) {
             self.record_value(last.ident.to_string());
+            self.record_value(resolved.last().to_string());
         }
         visit::visit_expr_path(self, p);
     }
@@ -440,6 +484,13 @@ impl<'ast> Visit<'ast> for Walker<'_> {
             None => self.record_token_values(mac.tokens.clone()),
         }
     }
+}
+
+/// `Vec::new`, `String::from`, `Box::pin`, `Some`, `Ok`: items of the std prelude, which no
+/// `use` names.
+fn is_std_prelude_item(path: &Resolved) -> bool {
+    const PRELUDE: &[&str] = &["Vec", "String", "Box", "Option", "Result", "Some", "None", "Ok", "Err"];
+    path.segments.first().is_some_and(|first| PRELUDE.contains(&first.as_str()))
 }
 
 /// The plain closure an offload function runs: the argument itself (`spawn_blocking(|| ..)`) or the
