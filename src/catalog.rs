@@ -39,11 +39,18 @@ pub struct Ordering {
     pub order_dependent: Vec<String>,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Macros {
+    pub never_await: HashSet<String>,
+}
+
 #[derive(Debug)]
 pub struct Catalog {
     pub executors: Executors,
     pub cancellation: Cancellation,
     pub ordering: Ordering,
+    pub macros: Macros,
 }
 
 /// The embedded data files, by name, for tests and error messages.
@@ -51,6 +58,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("rules/executors.toml", include_str!("../rules/executors.toml")),
     ("rules/cancellation.toml", include_str!("../rules/cancellation.toml")),
     ("rules/ordering.toml", include_str!("../rules/ordering.toml")),
+    ("rules/macros.toml", include_str!("../rules/macros.toml")),
 ];
 
 impl Catalog {
@@ -64,7 +72,7 @@ impl Catalog {
             let (name, text) = SOURCES[index];
             toml::from_str(text).map_err(|e| format!("{name}: {e}"))
         }
-        Ok(Catalog { executors: load(0)?, cancellation: load(1)?, ordering: load(2)? })
+        Ok(Catalog { executors: load(0)?, cancellation: load(1)?, ordering: load(2)?, macros: load(3)? })
     }
 
     /// `segments` is a resolved type path: is it a cancellation input?
