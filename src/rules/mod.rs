@@ -110,6 +110,7 @@ rules! {
     missing_cancellation,
     sequential_await_in_loop,
     discarded_task_result,
+    async_without_await,
 }
 
 /// Ids of diagnostics the engine itself reports; they have no rule file.
