@@ -206,6 +206,12 @@ pub struct Concurrency {
     pub arrivals: HashSet<String>,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Macros {
+    pub never_await: HashSet<String>,
+}
+
 #[derive(Debug)]
 pub struct Catalog {
     pub executors: Executors,
@@ -213,6 +219,7 @@ pub struct Catalog {
     pub ordering: Ordering,
     pub blocking: Blocking,
     pub concurrency: Concurrency,
+    pub macros: Macros,
 }
 
 /// The embedded data files, by name, for tests and error messages.
@@ -222,6 +229,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("rules/ordering.toml", include_str!("../rules/ordering.toml")),
     ("rules/blocking-apis.toml", include_str!("../rules/blocking-apis.toml")),
     ("rules/concurrency.toml", include_str!("../rules/concurrency.toml")),
+    ("rules/macros.toml", include_str!("../rules/macros.toml")),
 ];
 
 impl Catalog {
@@ -237,7 +245,8 @@ impl Catalog {
         }
         let mut blocking: Blocking = load(3)?;
         blocking.index().map_err(|e| format!("{}: {e}", SOURCES[3].0))?;
-        Ok(Catalog { executors: load(0)?, cancellation: load(1)?, ordering: load(2)?, blocking, concurrency: load(4)? })
+        let (executors, cancellation, ordering) = (load(0)?, load(1)?, load(2)?);
+        Ok(Catalog { executors, cancellation, ordering, blocking, concurrency: load(4)?, macros: load(5)? })
     }
 
     /// `segments` is a resolved type path: is it a cancellation input?

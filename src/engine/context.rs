@@ -44,6 +44,8 @@ pub enum FnKind {
 #[derive(Clone, Copy)]
 pub struct FnNode<'a> {
     pub attrs: &'a [Attribute],
+    /// The attributes of the enclosing `impl` or `trait` block (none for a free fn).
+    pub container_attrs: &'a [Attribute],
     pub vis: Option<&'a Visibility>,
     pub sig: &'a Signature,
     pub body: &'a Block,

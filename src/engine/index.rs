@@ -1,6 +1,6 @@
 //! The crate index: what one file cannot tell, gathered from every file of a crate after the
 //! parallel pass. Names only: which fn / method names are async, which fns are spawned as tasks,
-//! what types each fn name's parameters have.
+//! what types each fn name's parameters have, which names are used as values.
 
 use std::collections::{HashMap, HashSet};
 
@@ -13,6 +13,11 @@ pub struct FileFacts {
     pub fns: Vec<FnDecl>,
     /// Names of fns whose future is passed straight to a spawner (`tokio::spawn(run(..))`).
     pub spawned: Vec<String>,
+    /// Names used as values (each once): last segments of paths that are not called
+    /// (`get(handler)`, `map(Self::parse)`, `let f = run;`), of fns called without awaiting the
+    /// call at once (`spawn(run())`, `|req| handle(req)`), of methods called so on `self`, and
+    /// identifiers in macro arguments the walker does not parse.
+    pub values: Vec<String>,
 }
 
 /// One fn or method declaration, as far as other files need to know it.
@@ -46,10 +51,23 @@ pub enum Condition {
     FnIsSpawned(String),
     /// Every fn the crate declares under this name takes `self` exactly when `method` says, and
     /// its parameter at `index` (not counting `self`) has type `ty` (last segment); there is one.
-    ParamHasType { callee: String, method: bool, index: usize, ty: String },
+    ParamHasType {
+        callee: String,
+        method: bool,
+        index: usize,
+        ty: String,
+    },
     /// No fn or method the crate declares under this name hands a parameter to an offload
     /// function: a closure passed to it runs where it is written.
     CalleeDoesNotOffload(String),
+    /// No file of the crate uses this name as a value (see `FileFacts::values`).
+    NotUsedAsValue(String),
+    /// Exactly one fn or method the crate declares under this name returns a future: no other
+    /// type or `cfg` variant has an async fn of that name whose signature it may mirror.
+    SingleAsyncDecl(String),
+    /// Every one of these holds.
+    All(Vec<Condition>),
+    Not(Box<Condition>),
 }
 
 #[derive(Debug)]
@@ -63,6 +81,7 @@ pub struct CrateIndex {
     /// name -> every declaration of that name (never empty).
     fns: HashMap<String, Vec<FnDecl>>,
     spawned: HashSet<String>,
+    values: HashSet<String>,
 }
 
 impl CrateIndex {
@@ -71,6 +90,7 @@ impl CrateIndex {
             self.fns.entry(decl.name.clone()).or_default().push(decl);
         }
         self.spawned.extend(facts.spawned);
+        self.values.extend(facts.values);
     }
 
     /// Does every declaration of `name` satisfy `f` (and is there one)?
@@ -96,6 +116,12 @@ impl CrateIndex {
             Condition::FnIsSpawned(name) => self.spawned.contains(name),
             Condition::ParamHasType { callee, method, index, ty } => self.param_has_type(callee, *method, *index, ty),
             Condition::CalleeDoesNotOffload(name) => !self.fns.get(name).is_some_and(|d| d.iter().any(|d| d.offloads)),
+            Condition::NotUsedAsValue(name) => !self.values.contains(name),
+            Condition::SingleAsyncDecl(name) => {
+                self.fns.get(name).is_some_and(|decls| decls.iter().filter(|d| d.returns_future).count() == 1)
+            }
+            Condition::All(conditions) => conditions.iter().all(|c| self.holds(c)),
+            Condition::Not(condition) => !self.holds(condition),
         }
     }
 }
@@ -113,12 +139,24 @@ mod tests {
     fn a_name_both_async_and_sync_is_not_async() {
         let mut index = CrateIndex::default();
         let fns = vec![decl("fetch", true, false, &[]), decl("send", true, true, &[])];
-        index.add(FileFacts { fns, spawned: vec![] });
-        index.add(FileFacts { fns: vec![decl("send", false, true, &[])], spawned: vec!["run".into()] });
+        index.add(FileFacts { fns, ..FileFacts::default() });
+        let values = vec!["handler".into()];
+        index.add(FileFacts { fns: vec![decl("send", false, true, &[])], spawned: vec!["run".into()], values });
         assert!(index.is_async("fetch"));
         assert!(!index.is_async("send"));
         assert!(!index.is_async("missing"));
         assert!(index.holds(&Condition::FnIsSpawned("run".into())));
+        assert!(!index.holds(&Condition::NotUsedAsValue("handler".into())));
+        assert!(index.holds(&Condition::NotUsedAsValue("run".into())));
+        assert!(index.holds(&Condition::SingleAsyncDecl("fetch".into())));
+        assert!(index.holds(&Condition::SingleAsyncDecl("send".into())));
+        assert!(!index.holds(&Condition::SingleAsyncDecl("missing".into())));
+        let fetch = || Condition::SingleAsyncDecl("fetch".into());
+        assert!(index.holds(&Condition::All(vec![fetch(), Condition::NotUsedAsValue("fetch".into())])));
+        assert!(!index.holds(&Condition::All(vec![fetch(), Condition::NotUsedAsValue("handler".into())])));
+        assert!(!index.holds(&Condition::Not(Box::new(fetch()))));
+        index.add(FileFacts { fns: vec![decl("fetch", true, false, &[])], ..FileFacts::default() });
+        assert!(!index.holds(&fetch()));
     }
 
     #[test]
@@ -127,7 +165,7 @@ mod tests {
         let mut index = CrateIndex::default();
         let fns =
             vec![result("save", true), result("load", true), result("load", false), decl("sync", false, false, &[])];
-        index.add(FileFacts { fns, spawned: vec![] });
+        index.add(FileFacts { fns, ..FileFacts::default() });
         let holds = |name: &str| index.holds(&Condition::CalleeReturnsResult(name.into()));
         assert!(holds("save"));
         assert!(!holds("load"));
@@ -144,7 +182,7 @@ mod tests {
             decl("start", true, true, &[Some("Config"), None]),
         ];
         let mut index = CrateIndex::default();
-        index.add(FileFacts { fns, spawned: vec![] });
+        index.add(FileFacts { fns, ..FileFacts::default() });
         let holds = |callee: &str, method, index_: usize| {
             let ty = "CancellationToken".to_string();
             index.holds(&Condition::ParamHasType { callee: callee.into(), method, index: index_, ty })
@@ -162,7 +200,7 @@ mod tests {
         let offloading = FnDecl { offloads: true, ..decl("asyncify", true, false, &[None]) };
         index.add(FileFacts {
             fns: vec![offloading, decl("asyncify", false, true, &[None]), decl("retry", false, false, &[None])],
-            spawned: vec![],
+            ..FileFacts::default()
         });
         assert!(!index.holds(&Condition::CalleeDoesNotOffload("asyncify".into())));
         assert!(index.holds(&Condition::CalleeDoesNotOffload("retry".into())));

@@ -7,10 +7,11 @@ use syn::{Expr, Macro, Pat, Token};
 
 use super::syntax::macro_name;
 
-/// The expressions inside a known macro call, or `None` for a macro we do not look into or whose
-/// arguments do not parse as expected.
-pub fn expressions(mac: &Macro) -> Option<Vec<Expr>> {
-    let parser: fn(ParseStream) -> syn::Result<Vec<Expr>> = match macro_name(mac).as_str() {
+type ArgsParser = fn(ParseStream) -> syn::Result<Vec<Expr>>;
+
+/// How to parse the arguments of the macro named `name`, if it is one we look into.
+fn parser(name: &str) -> Option<ArgsParser> {
+    Some(match name {
         "select" | "select_biased" => parse_select,
         "join" | "try_join" => parse_join,
         "vec" => parse_vec,
@@ -20,8 +21,19 @@ pub fn expressions(mac: &Macro) -> Option<Vec<Expr>> {
             parse_list
         }
         _ => return None,
-    };
-    parser.parse2(mac.tokens.clone()).ok()
+    })
+}
+
+/// Is this a macro whose arguments we look into (even if this call's arguments do not parse,
+/// such as `info!(%x, "..")`)?
+pub fn is_known(mac: &Macro) -> bool {
+    parser(&macro_name(mac)).is_some()
+}
+
+/// The expressions inside a known macro call, or `None` for a macro we do not look into or whose
+/// arguments do not parse as expected.
+pub fn expressions(mac: &Macro) -> Option<Vec<Expr>> {
+    parser(&macro_name(mac))?.parse2(mac.tokens.clone()).ok()
 }
 
 fn parse_list(input: ParseStream) -> syn::Result<Vec<Expr>> {
@@ -111,5 +123,7 @@ mod tests {
         assert_eq!(count("println!(\"{}\", f().await)"), Some(2));
         assert_eq!(count("info!(%x, \"y\")"), None);
         assert_eq!(count("my_macro!(a, b)"), None);
+        assert!(super::is_known(&syn::parse_str("tracing::info!(%x, \"y\")").unwrap()));
+        assert!(!super::is_known(&syn::parse_str("my_macro!(a, b)").unwrap()));
     }
 }

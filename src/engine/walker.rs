@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use proc_macro2::{Delimiter, TokenStream, TokenTree};
 use syn::visit::{self, Visit};
 use syn::{Block, Expr, FnArg, Local, Macro, Stmt, Type};
 
@@ -33,6 +34,11 @@ pub struct Walker<'a> {
     helper_closure: Option<(*const syn::ExprClosure, String)>,
     /// The async block passed to a `block_on` whose arguments are being visited, if any.
     block_on_future: Option<*const syn::ExprAsync>,
+    /// Names already recorded in `sink.facts.values`.
+    values: HashSet<String>,
+    /// The call or method call (`ExprCall` / `ExprMethodCall`) whose future the `.await` being
+    /// walked awaits.
+    awaited: Option<*const ()>,
     pub sink: Sink,
 }
 
@@ -50,6 +56,8 @@ impl<'a> Walker<'a> {
             offload_closure: None,
             helper_closure: None,
             block_on_future: None,
+            values: HashSet::new(),
+            awaited: None,
             sink: Sink::default(),
         }
     }
@@ -143,6 +151,24 @@ impl<'a> Walker<'a> {
             w.visit_block(node.body);
             w.names.pop();
         });
+    }
+
+    /// A method of an `impl` block with attributes `container_attrs`.
+    fn walk_impl_fn(&mut self, f: &syn::ImplItemFn, container_attrs: &[syn::Attribute]) {
+        let kind = self.impl_kind.last().copied().unwrap_or(FnKind::Inherent);
+        let node = FnNode { attrs: &f.attrs, container_attrs, vis: Some(&f.vis), sig: &f.sig, body: &f.block, kind };
+        self.walk_fn(node);
+    }
+
+    /// A method of a `trait` with attributes `container_attrs`: walked if it has a default body.
+    fn walk_trait_fn(&mut self, f: &syn::TraitItemFn, container_attrs: &[syn::Attribute]) {
+        match &f.default {
+            Some(body) => {
+                let kind = FnKind::TraitDefault;
+                self.walk_fn(FnNode { attrs: &f.attrs, container_attrs, vis: None, sig: &f.sig, body, kind })
+            }
+            None => self.record_fn(&f.sig, &f.attrs, None),
+        }
     }
 
     fn record_fn(&mut self, sig: &syn::Signature, attrs: &[syn::Attribute], body: Option<&Block>) {
@@ -250,6 +276,46 @@ impl<'a> Walker<'a> {
             self.sink.facts.spawned.push(name);
         }
     }
+
+    fn record_value(&mut self, name: String) {
+        if !self.values.contains(&name) {
+            self.values.insert(name.clone());
+            self.sink.facts.values.push(name);
+        }
+    }
+
+    /// In macro tokens the walker does not parse, any identifier that is not a macro (`m!`), a
+    /// field, or an awaited call (`f(..).await`) may be a value (`routes![index, about]`) or a
+    /// future used as one; so may a method called on `self` and not awaited.
+    fn record_token_values(&mut self, tokens: TokenStream) {
+        let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+        let punct = |i: usize, c: char| matches!(tokens.get(i), Some(TokenTree::Punct(p)) if p.as_char() == c);
+        let ident = |i: usize, name: &str| matches!(tokens.get(i), Some(TokenTree::Ident(x)) if x == name);
+        for (i, tt) in tokens.iter().enumerate() {
+            match tt {
+                TokenTree::Group(g) => self.record_token_values(g.stream()),
+                TokenTree::Ident(name) => {
+                    let called = matches!(tokens.get(i + 1), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis);
+                    let awaited = called && punct(i + 2, '.') && ident(i + 3, "await");
+                    let after_dot = i > 0 && punct(i - 1, '.');
+                    let self_method = i > 1 && after_dot && ident(i - 2, "self") && called;
+                    if !punct(i + 1, '!') && !awaited && (!after_dot || self_method) {
+                        let resolved = self.names.resolve_segments(vec![name.to_string()]);
+                        if resolved.origin != Origin::Local {
+                            self.record_value(name.to_string());
+                            self.record_value(resolved.last().to_string());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Is `call` (an `ExprCall` or `ExprMethodCall`) awaited at once (`f(..).await`)?
+    fn is_awaited<T>(&self, call: &T) -> bool {
+        self.awaited.is_some_and(|a| std::ptr::eq(a, call as *const T as *const ()))
+    }
 }
 
 impl<'ast> Visit<'ast> for Walker<'_> {
@@ -269,7 +335,9 @@ impl<'ast> Visit<'ast> for Walker<'_> {
     }
 
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
-        let node = FnNode { attrs: &f.attrs, vis: Some(&f.vis), sig: &f.sig, body: &f.block, kind: FnKind::Free };
+        let kind = FnKind::Free;
+        let node =
+            FnNode { attrs: &f.attrs, container_attrs: &[], vis: Some(&f.vis), sig: &f.sig, body: &f.block, kind };
         self.walk_fn(node);
     }
 
@@ -277,33 +345,33 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         let kind = if i.trait_.is_some() { FnKind::TraitImpl } else { FnKind::Inherent };
         self.impl_kind.push(kind);
         self.with_item_attrs(&i.attrs, |w| {
-            w.with_exec(Exec::Sync, |w| i.items.iter().for_each(|item| w.visit_impl_item(item)))
+            w.with_exec(Exec::Sync, |w| {
+                i.items.iter().for_each(|item| match item {
+                    syn::ImplItem::Fn(f) => w.walk_impl_fn(f, &i.attrs),
+                    item => w.visit_impl_item(item),
+                })
+            })
         });
         self.impl_kind.pop();
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
-        let kind = self.impl_kind.last().copied().unwrap_or(FnKind::Inherent);
-        let node = FnNode { attrs: &f.attrs, vis: Some(&f.vis), sig: &f.sig, body: &f.block, kind };
-        self.walk_fn(node);
+        self.walk_impl_fn(f, &[]);
     }
 
     fn visit_item_trait(&mut self, t: &'ast syn::ItemTrait) {
         self.with_item_attrs(&t.attrs, |w| {
-            w.with_exec(Exec::Sync, |w| t.items.iter().for_each(|item| w.visit_trait_item(item)))
+            w.with_exec(Exec::Sync, |w| {
+                t.items.iter().for_each(|item| match item {
+                    syn::TraitItem::Fn(f) => w.walk_trait_fn(f, &t.attrs),
+                    item => w.visit_trait_item(item),
+                })
+            })
         });
     }
 
     fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
-        match &f.default {
-            Some(body) => {
-                let node = FnNode { attrs: &f.attrs, vis: None, sig: &f.sig, body, kind: FnKind::TraitDefault };
-                self.walk_fn(node)
-            }
-            None => {
-                self.record_fn(&f.sig, &f.attrs, None);
-            }
-        }
+        self.walk_trait_fn(f, &[]);
     }
 
     fn visit_item_const(&mut self, c: &'ast syn::ItemConst) {
@@ -314,8 +382,11 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         self.with_exec(Exec::Sync, |w| w.visit_expr(&s.expr));
     }
 
-    /// `macro_rules!` definitions and other item macros stay opaque.
-    fn visit_item_macro(&mut self, _: &'ast syn::ItemMacro) {}
+    /// `macro_rules!` definitions and other item macros stay opaque; only the names they may use
+    /// as values are recorded.
+    fn visit_item_macro(&mut self, m: &'ast syn::ItemMacro) {
+        self.record_token_values(m.mac.tokens.clone());
+    }
 
     fn visit_attribute(&mut self, _: &'ast syn::Attribute) {}
 
@@ -407,6 +478,17 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         self.with_exec(Exec::Async(site), |w| w.visit_block(&a.block));
     }
 
+    fn visit_expr_await(&mut self, a: &'ast syn::ExprAwait) {
+        let awaited = match peel(&a.base) {
+            Expr::Call(call) => Some(call as *const syn::ExprCall as *const ()),
+            Expr::MethodCall(call) => Some(call as *const syn::ExprMethodCall as *const ()),
+            _ => None,
+        };
+        let outer = std::mem::replace(&mut self.awaited, awaited);
+        self.visit_expr(&a.base);
+        self.awaited = outer;
+    }
+
     fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
         self.dispatch(Node::Call(call));
         let executors = &Catalog::get().executors;
@@ -417,7 +499,21 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         if resolved.as_ref().is_some_and(|r| r.is_in(&executors.spawn)) {
             self.record_spawned(call.args.first());
         }
-        self.visit_expr(&call.func);
+        // A path in callee position is called, not used as a value; but the future of a call
+        // that is not awaited at once is (`spawn(run())`, `|req| handle(req)`, `join!(a(), b())`),
+        // unless it is another crate's fn (`tokio::spawn(..)`, `Vec::new()`).
+        match peel(&call.func) {
+            Expr::Path(p) => {
+                let own_fn = resolved
+                    .as_ref()
+                    .is_some_and(|r| !matches!(r.origin, Origin::External | Origin::Local) && !is_std_prelude_item(r));
+                if own_fn && !self.is_awaited(call) {
+                    self.record_value(resolved.as_ref().map_or("", |r| r.last()).to_string());
+                }
+                visit::visit_expr_path(self, p)
+            }
+            func => self.visit_expr(func),
+        }
         let block_on = resolved.as_ref().is_some_and(|r| r.is_in(&executors.block_on));
         self.visit_args(&call.args, offload, helper.as_deref(), block_on);
     }
@@ -426,6 +522,11 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         self.dispatch(Node::MethodCall(call));
         let method = call.method.to_string();
         let offload = Catalog::get().executors.offload_methods.contains(&method);
+        // `self.run()` not awaited at once: its future is used as a value (`spawn(self.run())`).
+        let on_self = matches!(peel(&call.receiver), Expr::Path(p) if p.path.is_ident("self"));
+        if on_self && !self.is_awaited(call) {
+            self.record_value(method.clone());
+        }
         self.visit_expr(&call.receiver);
         let block_on = Catalog::get().executors.block_on_methods.contains(&method);
         self.visit_args(&call.args, offload, Some(&method), block_on);
@@ -446,11 +547,21 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         visit::visit_expr_while(self, w);
     }
 
+    fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+        // As written and as resolved (`use handlers::index as home;` then `get(home)`); a local
+        // variable is not an item.
+        let resolved = self.names.resolve(&p.path);
+        if let (false, Some(last)) = (resolved.origin == Origin::Local, p.path.segments.last()) {
+            self.record_value(last.ident.to_string());
+            self.record_value(resolved.last().to_string());
+        }
+        visit::visit_expr_path(self, p);
+    }
+
     fn visit_macro(&mut self, mac: &'ast Macro) {
-        if let Some(exprs) = macros::expressions(mac) {
-            for expr in &exprs {
-                self.visit_expr(expr);
-            }
+        match macros::expressions(mac) {
+            Some(exprs) => exprs.iter().for_each(|expr| self.visit_expr(expr)),
+            None => self.record_token_values(mac.tokens.clone()),
         }
     }
 }
@@ -502,6 +613,13 @@ fn offloads_param(sig: &syn::Signature, body: &Block) -> bool {
     let mut finder = Finder { params: &params, names, found: false };
     finder.visit_block(body);
     finder.found
+}
+
+/// `Vec::new`, `String::from`, `Box::pin`, `Some`, `Ok`: items of the std prelude, which no
+/// `use` names.
+fn is_std_prelude_item(path: &Resolved) -> bool {
+    const PRELUDE: &[&str] = &["Vec", "String", "Box", "Option", "Result", "Some", "None", "Ok", "Err"];
+    path.segments.first().is_some_and(|first| PRELUDE.contains(&first.as_str()))
 }
 
 /// The plain closure an offload function runs: the argument itself (`spawn_blocking(|| ..)`) or the

@@ -112,6 +112,7 @@ rules! {
     discarded_task_result,
     blocking_in_async,
     unbounded_concurrency,
+    async_without_await,
 }
 
 /// Ids of diagnostics the engine itself reports; they have no rule file.
