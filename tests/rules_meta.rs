@@ -93,3 +93,18 @@ fn every_rule_has_enough_fixtures_to_flag_and_to_leave_alone() {
 fn the_embedded_catalogs_parse() {
     async_lint::catalog::Catalog::parse().unwrap();
 }
+
+/// The README's rule table is what `async-lint rules` prints, row for row.
+#[test]
+fn the_readme_rule_table_matches_the_rules() {
+    let readme = fs::read_to_string("README.md").unwrap();
+    let table: Vec<&str> = readme.lines().filter(|l| l.starts_with("| `") && l.matches(" | ").count() == 4).collect();
+    let expected: Vec<String> = rules::ALL
+        .iter()
+        .map(|r| {
+            let severity = r.category.default_severity().as_str();
+            format!("| `{}` | {} | {} | {} | {} |", r.id, r.category.as_str(), severity, r.fix.as_str(), r.summary())
+        })
+        .collect();
+    assert_eq!(table, expected, "update the table in README.md (## Rules) from `async-lint rules`");
+}

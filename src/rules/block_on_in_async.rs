@@ -5,9 +5,10 @@ use crate::diagnostic::{Applicability, Edit};
 
 declare_rule! {
     /// ## What it does
-    /// Flags a blocking executor entry point (`futures::executor::block_on`, `pollster::block_on`,
-    /// `Runtime::block_on`, `Handle::block_on`, ...) called inside an `async fn`, `async` block or
-    /// async closure.
+    /// Flags `block_on(..)` of an executor called inside async code. The entry points are
+    /// `futures::executor::block_on`, `pollster::block_on`, `Runtime::block_on`,
+    /// `Handle::block_on` and the like, called inside an `async fn`, `async` block or async
+    /// closure.
     ///
     /// ## Why is this bad?
     /// `block_on` parks the current thread until the future completes. Inside async code that

@@ -11,9 +11,10 @@ use crate::engine::syntax::{expr_mentions, peel, OwnCode};
 
 declare_rule! {
     /// ## What it does
-    /// Flags a `for` loop (or `while let Some(x) = iter.next()` over a sync iterator) in async code
-    /// that awaits a call using the loop variable (or a value computed from it), one item at a
-    /// time, when no awaited call depends on a value written by an earlier iteration.
+    /// Flags independent awaits run one at a time in a loop. That is a `for` loop (or
+    /// `while let Some(x) = iter.next()` over a sync iterator) in async code that awaits a call
+    /// using the loop variable (or a value computed from it), one item at a time, when no awaited
+    /// call depends on a value written by an earlier iteration.
     ///
     /// ## Why is this bad?
     /// Each iteration waits for its request to finish before the next one starts, so N independent

@@ -11,9 +11,9 @@ use crate::engine::syntax::{expr_mentions, is_awaiting_macro, peel, OwnCode};
 
 declare_rule! {
     /// ## What it does
-    /// Flags a task spawned for each item of a collection, in a `for` loop, a
-    /// `while let Some(x) = iter.next()` loop or a `.map(..)` / `.for_each(..)` closure over an
-    /// iterator, with nothing in sight that limits how many run at once: no `Semaphore` permit
+    /// Flags a task spawned per item of a collection with no bound on how many run at once. The
+    /// spawn is in a `for` loop, a `while let Some(x) = iter.next()` loop or a `.map(..)` /
+    /// `.for_each(..)` closure over an iterator, with nothing in sight that limits how many run at once: no `Semaphore` permit
     /// acquired in the loop or in the spawned future, no `buffer_unordered(N)` / `buffered(N)`
     /// after the `.map`, no window kept on the handles (awaiting `set.join_next()`, or comparing
     /// `set.len()`, in the loop). Spawners are the spawn functions of `rules/executors.toml`
