@@ -32,7 +32,7 @@ pub struct FnDecl {
     /// Takes `self`: it is called as a method.
     pub receiver: bool,
     /// The last segment of each other parameter's type as resolved (through references, `Arc`,
-    /// `Rc` and `Box`), or `None` when it is not a path.
+    /// `Rc` and `Box`) when it is a cancellation type, else `None`; empty when none is.
     pub param_types: Vec<Option<String>>,
     /// Hands a parameter to an offload function or method (`spawn_blocking(f)`): a closure
     /// passed to it may run on another thread.

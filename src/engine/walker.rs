@@ -172,14 +172,24 @@ impl<'a> Walker<'a> {
     }
 
     fn record_fn(&mut self, sig: &syn::Signature, attrs: &[syn::Attribute], body: Option<&Block>) {
-        let param_types = sig
+        // Only cancellation types are ever asked about; keeping the rest would make the index grow
+        // with every parameter of every fn in the tree.
+        let catalog = Catalog::get();
+        let mut param_types: Vec<Option<String>> = sig
             .inputs
             .iter()
             .filter_map(|input| match input {
-                FnArg::Typed(arg) => Some(self.resolve_type(&arg.ty).map(|t| t.last().to_string())),
+                FnArg::Typed(arg) => Some(
+                    self.resolve_type(&arg.ty)
+                        .filter(|t| catalog.is_cancellation_type(&t.segments))
+                        .map(|t| t.last().to_string()),
+                ),
                 FnArg::Receiver(_) => None,
             })
             .collect();
+        if param_types.iter().all(Option::is_none) {
+            param_types = Vec::new();
+        }
         self.sink.facts.fns.push(FnDecl {
             name: sig.ident.to_string(),
             returns_future: returns_future(sig) && !is_entry_point(attrs),
