@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
-use syn::{Item, Pat, Stmt, UseTree};
+use syn::{Item, Pat, Stmt, Type, UseTree};
 
 /// Where a resolved path points.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,6 +94,11 @@ struct Scope {
     globs: Vec<Vec<String>>,
     items: HashSet<String>,
     bindings: Vec<Binding>,
+    /// Field name -> the declared type of every struct field of that name declared in this scope
+    /// (`None`: not a path type), for `self.state.lock()`.
+    fields: HashMap<String, Vec<Option<Resolved>>>,
+    /// `static` and `const` item name -> its declared type.
+    item_types: HashMap<String, Option<Resolved>>,
     /// The parameters of an fn item: bindings of the scopes around it are not visible inside.
     fn_boundary: bool,
 }
@@ -106,11 +111,36 @@ pub struct Names {
 impl Names {
     /// Enters a module or file: its `use` items and item names are visible everywhere in it.
     pub fn push_items<'a>(&mut self, items: impl IntoIterator<Item = &'a Item>) {
+        let items: Vec<&Item> = items.into_iter().collect();
         let mut scope = Scope::default();
-        for item in items {
+        for item in &items {
             scope.add_item(item);
         }
         self.scopes.push(scope);
+        // Declared types are resolved with this scope's `use` items in view.
+        let mut fields: HashMap<String, Vec<Option<Resolved>>> = HashMap::new();
+        let mut item_types = HashMap::new();
+        for item in items {
+            match item {
+                Item::Struct(s) => {
+                    for (i, field) in s.fields.iter().enumerate() {
+                        let name = field.ident.as_ref().map_or_else(|| i.to_string(), |f| f.to_string());
+                        fields.entry(name).or_default().push(self.resolve_type(&field.ty));
+                    }
+                }
+                Item::Static(s) => {
+                    item_types.insert(s.ident.to_string(), self.resolve_type(&s.ty));
+                }
+                Item::Const(c) => {
+                    item_types.insert(c.ident.to_string(), self.resolve_type(&c.ty));
+                }
+                _ => {}
+            }
+        }
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.fields = fields;
+            scope.item_types = item_types;
+        }
     }
 
     /// Enters a block: items declared anywhere in it are visible in all of it.
@@ -226,6 +256,44 @@ impl Names {
     fn binding_scopes(&self) -> impl Iterator<Item = &Scope> {
         let mut past_boundary = false;
         self.scopes.iter().rev().take_while(move |s| !std::mem::replace(&mut past_boundary, s.fn_boundary))
+    }
+
+    /// The declared types of the struct fields named `name` (`"0"` for a tuple field) in the
+    /// scopes visible here, one per declaration (`None`: not a path type). Without types there is
+    /// no telling which struct a field access reaches, so callers should want them all to agree.
+    pub fn field_types(&self, name: &str) -> Vec<Option<&Resolved>> {
+        self.scopes.iter().filter_map(|s| s.fields.get(name)).flatten().map(Option::as_ref).collect()
+    }
+
+    /// The declared type of the `static` or `const` item `name`, innermost scope first, unless a
+    /// local binding or another item shadows it.
+    pub fn item_type(&self, name: &str) -> Option<&Resolved> {
+        if self.binding(name).is_some() {
+            return None;
+        }
+        let scope = self.scopes.iter().rev().find(|s| s.items.contains(name) || s.uses.contains_key(name))?;
+        scope.item_types.get(name)?.as_ref()
+    }
+
+    /// A declared type, seen through references and smart pointers (`&Arc<Mutex<T>>` -> `Mutex`).
+    pub fn resolve_type(&self, ty: &Type) -> Option<Resolved> {
+        match ty {
+            Type::Reference(r) => self.resolve_type(&r.elem),
+            Type::Paren(p) => self.resolve_type(&p.elem),
+            Type::Group(g) => self.resolve_type(&g.elem),
+            Type::Path(p) if p.qself.is_none() => {
+                let last = p.path.segments.last()?;
+                if matches!(last.ident.to_string().as_str(), "Arc" | "Rc" | "Box") {
+                    if let syn::PathArguments::AngleBracketed(args) = &last.arguments {
+                        if let Some(syn::GenericArgument::Type(inner)) = args.args.first() {
+                            return self.resolve_type(inner);
+                        }
+                    }
+                }
+                Some(self.resolve(&p.path))
+            }
+            _ => None,
+        }
     }
 
     pub fn resolve(&self, path: &syn::Path) -> Resolved {
@@ -489,6 +557,29 @@ mod tests {
         assert_eq!(resolve(&names, "spawn").0, Origin::Unknown);
         assert_eq!(resolve(&names, "x").0, Origin::Unknown);
         assert_eq!(resolve(&names, "x::y").0, Origin::Unknown);
+    }
+
+    #[test]
+    fn field_and_static_types_are_resolved_where_they_are_declared() {
+        let mut names = names_for(
+            "use std::sync::Mutex;
+             struct A { state: Mutex<u8>, other: Arc<parking_lot::RwLock<u8>>, f: fn() }
+             struct B(Rc<RefCell<u8>>);
+             struct C { state: tokio::sync::Mutex<u8> }
+             static LOCK: Mutex<()> = Mutex::new(());",
+        );
+        let joined = |types: Vec<Option<&Resolved>>| -> Vec<Option<String>> {
+            types.into_iter().map(|t| t.map(Resolved::joined)).collect()
+        };
+        let state = joined(names.field_types("state"));
+        assert_eq!(state, [Some("std::sync::Mutex".into()), Some("tokio::sync::Mutex".into())]);
+        assert_eq!(joined(names.field_types("other")), [Some("parking_lot::RwLock".into())]);
+        assert_eq!(joined(names.field_types("0")), [Some("RefCell".into())]);
+        assert_eq!(joined(names.field_types("f")), [None]);
+        assert!(names.field_types("missing").is_empty());
+        assert_eq!(names.item_type("LOCK").map(Resolved::joined), Some("std::sync::Mutex".into()));
+        names.push_block(&syn::parse_str::<syn::Block>("{ fn LOCK() {} }").unwrap().stmts);
+        assert_eq!(names.item_type("LOCK"), None);
     }
 
     #[test]

@@ -127,7 +127,7 @@ impl<'a> Walker<'a> {
             for input in &node.sig.inputs {
                 match input {
                     FnArg::Typed(arg) => {
-                        let ty = w.resolve_type(&arg.ty);
+                        let ty = w.names.resolve_type(&arg.ty);
                         let mut_ref = matches!(&*arg.ty, Type::Reference(r) if r.mutability.is_some());
                         w.names.bind_pat_with(&arg.pat, ty, |b| b.param = true);
                         if let (true, syn::Pat::Ident(p)) = (mut_ref, &*arg.pat) {
@@ -180,7 +180,8 @@ impl<'a> Walker<'a> {
             .iter()
             .filter_map(|input| match input {
                 FnArg::Typed(arg) => Some(
-                    self.resolve_type(&arg.ty)
+                    self.names
+                        .resolve_type(&arg.ty)
                         .filter(|t| catalog.is_cancellation_type(&t.segments))
                         .map(|t| t.last().to_string()),
                 ),
@@ -200,31 +201,11 @@ impl<'a> Walker<'a> {
         });
     }
 
-    /// The type a binding is declared with, seen through references and smart pointers.
-    fn resolve_type(&self, ty: &Type) -> Option<Resolved> {
-        match ty {
-            Type::Reference(r) => self.resolve_type(&r.elem),
-            Type::Paren(p) => self.resolve_type(&p.elem),
-            Type::Group(g) => self.resolve_type(&g.elem),
-            Type::Path(p) if p.qself.is_none() => {
-                let last = p.path.segments.last()?;
-                if matches!(last.ident.to_string().as_str(), "Arc" | "Rc" | "Box") {
-                    if let syn::PathArguments::AngleBracketed(args) = &last.arguments {
-                        if let Some(syn::GenericArgument::Type(inner)) = args.args.first() {
-                            return self.resolve_type(inner);
-                        }
-                    }
-                }
-                Some(self.names.resolve(&p.path))
-            }
-            _ => None,
-        }
-    }
-
-    /// `let x: T = ..`, or `let x = T::new(..)` (also through `?`, `.unwrap()`, `.expect(..)`).
+    /// `let x: T = ..`, or `let x = T::new(..)` (also through `?`, `.unwrap()`, `.expect(..)`,
+    /// and `Arc::new(..)`, `Rc::new(..)`, `Box::new(..)`).
     fn local_type(&self, local: &Local) -> Option<Resolved> {
         if let syn::Pat::Type(typed) = &local.pat {
-            return self.resolve_type(&typed.ty);
+            return self.names.resolve_type(&typed.ty);
         }
         let mut expr = peel(&local.init.as_ref()?.expr);
         loop {
@@ -240,6 +221,11 @@ impl<'a> Walker<'a> {
                     }
                     let mut resolved = self.names.resolve(&p.path);
                     resolved.segments.pop();
+                    // `Arc::new(Mutex::new(..))` is a `Mutex` to its users, as `Arc<Mutex<..>>` is.
+                    if matches!(resolved.last(), "Arc" | "Rc" | "Box") && call.args.len() == 1 {
+                        expr = peel(&call.args[0]);
+                        continue;
+                    }
                     return Some(resolved);
                 }
                 _ => return None,
@@ -463,7 +449,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
             w.names.push_bindings();
             for input in &c.inputs {
                 let ty = match input {
-                    syn::Pat::Type(t) => w.resolve_type(&t.ty),
+                    syn::Pat::Type(t) => w.names.resolve_type(&t.ty),
                     _ => None,
                 };
                 w.names.bind_pat_with(input, ty, |b| b.param = true);
