@@ -212,6 +212,18 @@ pub struct Macros {
     pub never_await: HashSet<String>,
 }
 
+/// Sync locks and cells whose guards must not live across an `.await` (`rules/locks.toml`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Locks {
+    /// Sync lock / cell type -> the methods that return a guard.
+    pub guards: HashMap<String, HashSet<String>>,
+    pub borrow_methods: HashSet<String>,
+    /// Method -> type names one of which must be imported for the method alone to count.
+    pub unwrapped: HashMap<String, Vec<String>>,
+    pub unwrapping: HashSet<String>,
+}
+
 #[derive(Debug)]
 pub struct Catalog {
     pub executors: Executors,
@@ -220,6 +232,7 @@ pub struct Catalog {
     pub blocking: Blocking,
     pub concurrency: Concurrency,
     pub macros: Macros,
+    pub locks: Locks,
 }
 
 /// The embedded data files, by name, for tests and error messages.
@@ -230,6 +243,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("rules/blocking-apis.toml", include_str!("../rules/blocking-apis.toml")),
     ("rules/concurrency.toml", include_str!("../rules/concurrency.toml")),
     ("rules/macros.toml", include_str!("../rules/macros.toml")),
+    ("rules/locks.toml", include_str!("../rules/locks.toml")),
 ];
 
 impl Catalog {
@@ -246,7 +260,15 @@ impl Catalog {
         let mut blocking: Blocking = load(3)?;
         blocking.index().map_err(|e| format!("{}: {e}", SOURCES[3].0))?;
         let (executors, cancellation, ordering) = (load(0)?, load(1)?, load(2)?);
-        Ok(Catalog { executors, cancellation, ordering, blocking, concurrency: load(4)?, macros: load(5)? })
+        Ok(Catalog {
+            executors,
+            cancellation,
+            ordering,
+            blocking,
+            concurrency: load(4)?,
+            macros: load(5)?,
+            locks: load(6)?,
+        })
     }
 
     /// `segments` is a resolved type path: is it a cancellation input?
