@@ -113,6 +113,7 @@ rules! {
     blocking_in_async,
     unbounded_concurrency,
     async_without_await,
+    lock_across_await,
 }
 
 /// Ids of diagnostics the engine itself reports; they have no rule file.
