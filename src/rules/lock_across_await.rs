@@ -7,16 +7,17 @@ use syn::{Expr, ExprMethodCall, Local, Macro, Pat, Stmt};
 use super::{Context, Node};
 use crate::engine::macros::expressions;
 use crate::engine::resolve::{pat_idents, Resolved};
-use crate::engine::syntax::{is_awaiting_macro, peel};
+use crate::engine::syntax::{expr_mentions, is_awaiting_macro, mentions, peel};
 
 declare_rule! {
     /// ## What it does
     /// Flags a guard of a sync lock or `RefCell` that is still alive at a later `.await` in async
     /// code: a `let` that binds the guard of `Mutex::lock`, `RwLock::read` / `write` (std,
     /// `parking_lot`, `spin`, ...) or `RefCell::borrow` / `borrow_mut`, followed in the same block
-    /// by an `.await` (or `select!` / `join!`) before the guard is dropped or moved; and a
-    /// temporary guard in the scrutinee of a `match`, `if let`, `while let` or `for`, which lives
-    /// through the arms or the body, when they await. Guards of async locks (`tokio::sync`,
+    /// by an `.await` (or `select!` / `join!`) before the guard is dropped or moved; a temporary
+    /// guard followed by an `.await` in the same statement (`tx.send(m.lock().unwrap().clone())
+    /// .await`); and a temporary guard in the scrutinee of a `match`, `if let`, `while let` or
+    /// `for`, which lives through the arms or the body, when they await. Guards of async locks (`tokio::sync`,
     /// `futures::lock`, `async_lock`: `.lock().await`) may be held across an `.await` and are not
     /// flagged.
     ///
@@ -80,22 +81,27 @@ declare_rule! {
     ///   be another crate's (`tokio::sync::Mutex`, `std::fs::File`) is never taken for a lock, but
     ///   a type of the crate itself with a `lock()` returning a `Result` is.
     ///
-    /// A guard is taken as released at the first statement that moves it (`drop(guard)`, passing
-    /// it to a function, capturing it in a closure or async block, an unknown macro naming it),
-    /// even if that happens on one branch only, or it is moved into a future that is then
-    /// awaited (`process(guard).await`). A later mention of the name inside a nested block that rebinds it
-    /// counts as a move too. Shadowing the guard's name does not release it (the first guard lives
-    /// to the end of the block), and neither does assigning it a new guard.
+    /// A guard is taken as released at the first statement that moves it (`drop(guard)`,
+    /// passing it to a function, capturing it in a closure or async block, an unknown macro
+    /// naming it), even if that happens on one branch only, or it is moved into a future that is
+    /// then awaited (`process(guard).await`). A later mention of the name inside a nested block
+    /// that rebinds it counts as a move too. Shadowing the guard's name does not release it (the
+    /// first guard lives to the end of the block), and neither does assigning it a new guard.
     ///
-    /// A temporary guard in a statement is released at the end of the statement
-    /// (`*m.lock().unwrap() += 1;` then `.await` is fine; so is an `if` condition or a `let`'s
-    /// block), except in a `match`, `if let`, `while let` or `for` scrutinee, and in the receiver
-    /// of a method call whose arguments await (`m.lock().unwrap().push(f().await)`); other
-    /// orders within one expression (`f(m.lock().unwrap().len(), g().await)`) are not checked.
-    /// Only the `then` block of an `if let` is checked: before edition 2024 the guard lives
-    /// through the `else` block too. Awaits are seen in code and in the arguments of `select!`,
-    /// `join!`, `println!`-like macros and `vec!`, not in other macros. Test code is checked too:
-    /// `#[tokio::test]` runs on a current-thread runtime, where this can deadlock.
+    /// A temporary guard lives to the end of its statement, so an `.await` later in the same
+    /// statement is flagged, except where a temporary scope ends sooner: an `if` or `while`
+    /// condition, an operand of `&&` / `||`, a match guard or arm, a block (`let n = { .. };`).
+    /// `*m.lock().unwrap() += f().await` is taken to evaluate the right side first, as it does
+    /// for numbers. A `match`, `if let`, `while let` or `for` scrutinee's guard lives through
+    /// the arms or the body; of an `if let` only the `then` block is checked, though before
+    /// edition 2024 the guard lives through the `else` block too. Temporaries in macro
+    /// arguments are not followed.
+    ///
+    /// Awaits are seen in code and in the arguments of `select!`, `join!`, `println!`-like
+    /// macros and `vec!`, not in other macros. Test code is checked too: `#[tokio::test]` runs
+    /// on a current-thread runtime, where this can deadlock. Holding a `RefCell` borrow across
+    /// an `.await` is flagged even where only one task ever uses the cell, so that no other
+    /// borrow can conflict with it.
     id: "lock-across-await",
     category: Correctness,
     fix: Never,
@@ -111,18 +117,13 @@ fn check(node: Node<'_>, cx: &mut Context<'_>) {
     if let Stmt::Local(local) = stmt {
         check_let(cx, local, &block.stmts[index + 1..]);
     }
-    let mut reported = Vec::new();
-    for site in temporary_sites(cx, stmt) {
-        // `m.lock().unwrap().a(x.await).b(y.await)`: one guard, one finding.
-        let range = cx.range(site.guard.expr);
-        if !reported.contains(&range) {
-            reported.push(range);
-            report_temporary(cx, site);
-        }
+    if let Some(site) = temporary_site(cx, stmt) {
+        report_temporary(cx, site);
     }
 }
 
 /// A call that returns a guard (or a `Result` / `Option` holding one).
+#[derive(Clone)]
 struct Guard<'a> {
     /// The whole call chain: `m.lock().unwrap()`.
     expr: &'a Expr,
@@ -380,11 +381,11 @@ impl Liveness<'_> {
         }
     }
 
-    fn mentions(&self, tokens: proc_macro2::TokenStream) -> bool {
+    fn named_in(&self, tokens: proc_macro2::TokenStream) -> bool {
         !self.shadowed
             && tokens.into_iter().any(|tt| match tt {
                 TokenTree::Ident(i) => i == self.name,
-                TokenTree::Group(g) => self.mentions(g.stream()),
+                TokenTree::Group(g) => self.named_in(g.stream()),
                 _ => false,
             })
     }
@@ -431,12 +432,12 @@ impl Visit<'_> for Liveness<'_> {
         self.visit_place(&a.left);
     }
     fn visit_expr_closure(&mut self, c: &syn::ExprClosure) {
-        if crate::engine::syntax::expr_mentions(&c.body, self.name) && !self.shadowed {
+        if !self.shadowed && expr_mentions(&c.body, self.name) {
             self.record(Event::Moved);
         }
     }
     fn visit_expr_async(&mut self, a: &syn::ExprAsync) {
-        if crate::engine::syntax::mentions(&a.block.stmts, self.name) && !self.shadowed {
+        if !self.shadowed && mentions(&a.block.stmts, self.name) {
             self.record(Event::Moved);
         }
     }
@@ -456,7 +457,7 @@ impl Visit<'_> for Liveness<'_> {
                 exprs.iter().for_each(|e| self.visit_expr(e));
                 self.shadowed = shadowed;
             }
-            None if self.mentions(mac.tokens.clone()) => self.record(Event::Moved),
+            None if self.named_in(mac.tokens.clone()) => self.record(Event::Moved),
             None => {}
         }
         if is_awaiting_macro(mac) {
@@ -482,7 +483,7 @@ fn report_temporary(cx: &mut Context<'_>, site: TemporarySite<'_>) {
         Construct::IfLet => ("`if let`", "the end of the `if let` block", "bind what you need with a `let` before the `if let`, so the guard is dropped at the end of that statement"),
         Construct::WhileLet => ("`while let` loop", "the end of each iteration", "write `loop { let Some(x) = .. else { break }; .. }`: a `let` drops the temporary guard at its `;`"),
         Construct::For => ("`for` loop", "the end of the loop", "collect what you need with a `let` before the loop, so the guard is dropped at the end of that statement"),
-        Construct::Receiver => ("statement", "the end of the statement", "take what you need from the guard in a `let` of its own before the statement that awaits"),
+        Construct::Statement => ("statement", "the end of the statement", "take what you need from the guard in a `let` of its own before the statement that awaits"),
     };
     let range = cx.range(site.guard.expr);
     let await_range = site.await_mark.range(cx);
@@ -492,116 +493,201 @@ fn report_temporary(cx: &mut Context<'_>, site: TemporarySite<'_>) {
         .help(help);
 }
 
-/// Where a temporary guard was made.
+/// What keeps a temporary guard alive.
 #[derive(Clone, Copy)]
 enum Construct {
     Match,
     IfLet,
     WhileLet,
     For,
-    /// The receiver of a method call whose arguments await.
-    Receiver,
+    /// Made earlier in the statement.
+    Statement,
 }
 
-/// The temporary guards of a statement's own code that live across an `.await`. Blocks are not
-/// looked into: their statements are checked on their own.
-fn temporary_sites<'a>(cx: &Context<'_>, stmt: &'a Stmt) -> Vec<TemporarySite<'a>> {
-    struct Finder<'a, 'c, 'w> {
-        cx: &'c Context<'w>,
-        sites: Vec<TemporarySite<'a>>,
+/// The first temporary guard of a statement's own code that lives across an `.await`. The
+/// statement is walked once, in evaluation order; blocks are only searched for awaits while a
+/// guard is alive (their own statements are checked on their own).
+fn temporary_site<'a>(cx: &Context<'_>, stmt: &'a Stmt) -> Option<TemporarySite<'a>> {
+    let mut scan = Temporaries { cx, live: None, site: None };
+    match stmt {
+        // A `let`'s temporaries are dropped before its `else` block runs.
+        Stmt::Local(local) => scan.visit_expr(&local.init.as_ref()?.expr),
+        Stmt::Expr(expr, _) => scan.visit_expr(expr),
+        Stmt::Item(_) | Stmt::Macro(_) => {}
     }
-    impl<'a> Finder<'a, '_, '_> {
-        fn check(&mut self, construct: Construct, scrutinee: &'a Expr, ok_pattern: bool, body: Awaits<'_>) {
-            let Some(guard) = temporary_guard(self.cx, scrutinee, ok_pattern) else { return };
-            let Some(await_mark) = body.first() else { return };
-            self.sites.push(TemporarySite { guard, construct, await_mark });
+    scan.site
+}
+
+struct Temporaries<'a, 'c, 'w> {
+    cx: &'c Context<'w>,
+    /// The temporary guard made so far in the statement, if any, and still alive.
+    live: Option<Guard<'a>>,
+    site: Option<TemporarySite<'a>>,
+}
+
+impl<'a> Temporaries<'a, '_, '_> {
+    /// `code` runs while the live guard, if any, is held.
+    fn held_through(&mut self, construct: Construct, code: Awaits<'_>) {
+        let Some(guard) = self.live.as_ref().filter(|_| self.site.is_none()) else { return };
+        if let Some(await_mark) = code.first() {
+            self.site = Some(TemporarySite { guard: guard.clone(), construct, await_mark });
         }
     }
-    impl<'a> Visit<'a> for Finder<'a, '_, '_> {
-        fn visit_expr_match(&mut self, m: &'a syn::ExprMatch) {
-            let ok = m.arms.iter().any(|arm| is_ok_pattern(&arm.pat));
-            self.check(Construct::Match, &m.expr, ok, Awaits::Arms(&m.arms));
-            visit::visit_expr_match(self, m);
+
+    /// An `if` condition, a match guard or arm, an operand of `&&`: what it makes is dropped at
+    /// its end.
+    fn terminating(&mut self, expr: &'a Expr) {
+        let outer = self.live.clone();
+        self.visit_expr(expr);
+        self.live = outer;
+    }
+
+    /// Walks a scrutinee; says which construct keeps a guard made in it alive, and returns the
+    /// guard that was alive before.
+    fn scrutinee(&mut self, expr: &'a Expr, ok_pattern: bool, construct: Construct) -> (Construct, Option<Guard<'a>>) {
+        let outer = self.live.clone();
+        if outer.is_none() && ok_pattern {
+            self.live = guard_chain(self.cx, expr, true);
         }
-        fn visit_expr_if(&mut self, i: &'a syn::ExprIf) {
-            if let Expr::Let(cond) = peel(&i.cond) {
-                self.check(Construct::IfLet, &cond.expr, is_ok_pattern(&cond.pat), Awaits::Block(&i.then_branch));
+        if self.live.is_none() {
+            self.visit_expr(expr);
+        }
+        let made_here = outer.is_none() && self.live.is_some();
+        (if made_here { construct } else { Construct::Statement }, outer)
+    }
+}
+
+impl<'a> Visit<'a> for Temporaries<'a, '_, '_> {
+    fn visit_expr(&mut self, e: &'a Expr) {
+        if self.site.is_some() {
+            return;
+        }
+        if self.live.is_none() {
+            if let Some(guard) = guard_chain(self.cx, e, false) {
+                self.live = Some(guard);
+                return;
             }
-            visit::visit_expr_if(self, i);
-        }
-        fn visit_expr_while(&mut self, w: &'a syn::ExprWhile) {
-            if let Expr::Let(cond) = peel(&w.cond) {
-                self.check(Construct::WhileLet, &cond.expr, is_ok_pattern(&cond.pat), Awaits::Block(&w.body));
-            }
-            visit::visit_expr_while(self, w);
-        }
-        fn visit_expr_for_loop(&mut self, f: &'a syn::ExprForLoop) {
-            self.check(Construct::For, &f.expr, false, Awaits::Block(&f.body));
-            visit::visit_expr_for_loop(self, f);
-        }
-        fn visit_expr_method_call(&mut self, m: &'a ExprMethodCall) {
-            if let Some(guard) = temporary_guard(self.cx, &m.receiver, false) {
-                if let Some(await_mark) = Awaits::Exprs(&m.args).first() {
-                    self.sites.push(TemporarySite { guard, construct: Construct::Receiver, await_mark });
+            // Not a guard, so no shorter chain to the same call is one: `x.f().unwrap().unwrap()`
+            // is checked once, not once per `unwrap`.
+            let mut steps = Vec::new();
+            let mut base = peel(e);
+            loop {
+                match base {
+                    Expr::Try(t) => base = peel(&t.expr),
+                    Expr::MethodCall(m) if self.cx.catalog().locks.unwrapping.contains(&m.method.to_string()) => {
+                        steps.push(m);
+                        base = peel(&m.receiver);
+                    }
+                    _ => break,
                 }
             }
-            visit::visit_expr_method_call(self, m);
+            if !std::ptr::eq(base, peel(e)) {
+                visit::visit_expr(self, base);
+                steps.iter().rev().flat_map(|m| &m.args).for_each(|arg| self.visit_expr(arg));
+                return;
+            }
         }
-        fn visit_block(&mut self, _: &'a syn::Block) {}
-        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
-        fn visit_expr_async(&mut self, _: &'a syn::ExprAsync) {}
-        fn visit_item(&mut self, _: &'a syn::Item) {}
-        fn visit_macro(&mut self, _: &'a Macro) {}
+        visit::visit_expr(self, e);
     }
-    let mut finder = Finder { cx, sites: Vec::new() };
-    finder.visit_stmt(stmt);
-    finder.sites
+    fn visit_expr_await(&mut self, e: &'a syn::ExprAwait) {
+        self.visit_expr(&e.base);
+        if let Some(guard) = self.live.as_ref().filter(|_| self.site.is_none()) {
+            let await_mark = Mark::of_await(e);
+            self.site = Some(TemporarySite { guard: guard.clone(), construct: Construct::Statement, await_mark });
+        }
+    }
+    fn visit_expr_match(&mut self, m: &'a syn::ExprMatch) {
+        let ok = m.arms.iter().any(|arm| is_ok_pattern(&arm.pat));
+        // The scrutinee's temporaries live to the end of the statement.
+        let (construct, _) = self.scrutinee(&m.expr, ok, Construct::Match);
+        self.held_through(construct, Awaits::Arms(&m.arms));
+        for arm in &m.arms {
+            if let Pat::Guard(guarded) = &arm.pat {
+                self.terminating(&guarded.guard);
+            }
+            self.terminating(&arm.body);
+        }
+    }
+    fn visit_expr_if(&mut self, i: &'a syn::ExprIf) {
+        match peel(&i.cond) {
+            Expr::Let(cond) => {
+                let (construct, outer) = self.scrutinee(&cond.expr, is_ok_pattern(&cond.pat), Construct::IfLet);
+                self.held_through(construct, Awaits::Block(&i.then_branch));
+                // Through the `else` block too before edition 2024, not since: not checked.
+                self.live = outer;
+            }
+            cond => {
+                self.terminating(cond);
+                self.visit_block(&i.then_branch);
+            }
+        }
+        if let Some((_, otherwise)) = &i.else_branch {
+            self.visit_expr(otherwise);
+        }
+    }
+    fn visit_expr_while(&mut self, w: &'a syn::ExprWhile) {
+        match peel(&w.cond) {
+            Expr::Let(cond) => {
+                let (construct, outer) = self.scrutinee(&cond.expr, is_ok_pattern(&cond.pat), Construct::WhileLet);
+                self.held_through(construct, Awaits::Block(&w.body));
+                self.live = outer;
+            }
+            cond => {
+                self.terminating(cond);
+                self.visit_block(&w.body);
+            }
+        }
+    }
+    fn visit_expr_for_loop(&mut self, f: &'a syn::ExprForLoop) {
+        let (construct, _) = self.scrutinee(&f.expr, false, Construct::For);
+        self.held_through(construct, Awaits::Block(&f.body));
+    }
+    fn visit_expr_binary(&mut self, b: &'a syn::ExprBinary) {
+        use syn::BinOp::*;
+        match b.op {
+            // Each operand of `&&` / `||` drops its temporaries at its end.
+            And(_) | Or(_) => {
+                self.terminating(&b.left);
+                self.terminating(&b.right);
+            }
+            // `*m.lock().unwrap() += f().await`: for primitives the right side comes first.
+            AddAssign(_) | SubAssign(_) | MulAssign(_) | DivAssign(_) | RemAssign(_) | BitXorAssign(_)
+            | BitAndAssign(_) | BitOrAssign(_) | ShlAssign(_) | ShrAssign(_) => {
+                self.visit_expr(&b.right);
+                self.visit_expr(&b.left);
+            }
+            _ => {
+                self.visit_expr(&b.left);
+                self.visit_expr(&b.right);
+            }
+        }
+    }
+    fn visit_expr_assign(&mut self, a: &'a syn::ExprAssign) {
+        // The right side is evaluated before the place it is assigned to.
+        self.visit_expr(&a.right);
+        self.visit_expr(&a.left);
+    }
+    fn visit_block(&mut self, b: &'a syn::Block) {
+        self.held_through(Construct::Statement, Awaits::Block(b));
+    }
+    fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+    fn visit_expr_async(&mut self, _: &'a syn::ExprAsync) {}
+    fn visit_item(&mut self, _: &'a syn::Item) {}
+    fn visit_macro(&mut self, _: &'a Macro) {}
 }
 
 fn is_ok_pattern(pat: &Pat) -> bool {
-    matches!(pat, Pat::TupleStruct(t) if t.path.is_ident("Ok"))
-}
-
-/// A guard created as a temporary in `expr`'s own code (not in a block, closure or `if`
-/// condition inside it); `ok_pattern` says the whole of `expr` is matched against `Ok(..)`.
-fn temporary_guard<'a>(cx: &Context<'_>, expr: &'a Expr, ok_pattern: bool) -> Option<Guard<'a>> {
-    struct Finder<'a, 'c, 'w> {
-        cx: &'c Context<'w>,
-        found: Option<Guard<'a>>,
+    match pat {
+        Pat::TupleStruct(t) => t.path.is_ident("Ok"),
+        Pat::Guard(g) => is_ok_pattern(&g.pat),
+        _ => false,
     }
-    impl<'a> Visit<'a> for Finder<'a, '_, '_> {
-        fn visit_expr(&mut self, e: &'a Expr) {
-            if self.found.is_some() {
-                return;
-            }
-            match guard_chain(self.cx, e, false) {
-                Some(guard) => self.found = Some(guard),
-                None => visit::visit_expr(self, e),
-            }
-        }
-        fn visit_block(&mut self, _: &'a syn::Block) {}
-        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
-        fn visit_expr_async(&mut self, _: &'a syn::ExprAsync) {}
-        fn visit_expr_if(&mut self, _: &'a syn::ExprIf) {}
-        fn visit_expr_match(&mut self, _: &'a syn::ExprMatch) {}
-        fn visit_item(&mut self, _: &'a syn::Item) {}
-        fn visit_macro(&mut self, _: &'a Macro) {}
-    }
-    if ok_pattern {
-        if let Some(guard) = guard_chain(cx, expr, true) {
-            return Some(guard);
-        }
-    }
-    let mut finder = Finder { cx, found: None };
-    finder.visit_expr(expr);
-    finder.found
 }
 
 /// Code in which a temporary guard is alive.
 enum Awaits<'a> {
     Arms(&'a [syn::Arm]),
     Block(&'a syn::Block),
-    Exprs(&'a syn::punctuated::Punctuated<Expr, syn::Token![,]>),
 }
 
 impl Awaits<'_> {
@@ -612,7 +698,6 @@ impl Awaits<'_> {
         match self {
             Awaits::Arms(arms) => arms.iter().for_each(|arm| finder.visit_arm(arm)),
             Awaits::Block(block) => finder.visit_block(block),
-            Awaits::Exprs(exprs) => exprs.iter().for_each(|e| finder.visit_expr(e)),
         }
         finder.0
     }
