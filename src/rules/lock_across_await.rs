@@ -97,6 +97,10 @@ declare_rule! {
     /// edition 2024 the guard lives through the `else` block too. Temporaries in macro
     /// arguments are not followed.
     ///
+    /// `#[allow(clippy::await_holding_lock)]` (or `await_holding_refcell_ref` for a `RefCell`),
+    /// or `#[expect(..)]`, on the `let` or on an enclosing fn, impl, trait or module of the same
+    /// file, is respected: clippy's lints for the same mistake.
+    ///
     /// Awaits are seen in code and in the arguments of `select!`, `join!`, `println!`-like
     /// macros and `vec!`, not in other macros. Test code is checked too: `#[tokio::test]` runs
     /// on a current-thread runtime, where this can deadlock. Holding a `RefCell` borrow across
@@ -114,10 +118,14 @@ fn check(node: Node<'_>, cx: &mut Context<'_>) {
         return;
     }
     let stmt = &block.stmts[index];
+    let attrs = match stmt {
+        Stmt::Local(local) => local.attrs.as_slice(),
+        _ => &[],
+    };
     if let Stmt::Local(local) = stmt {
         check_let(cx, local, &block.stmts[index + 1..]);
     }
-    if let Some(site) = temporary_site(cx, stmt) {
+    if let Some(site) = temporary_site(cx, stmt).filter(|site| !site.guard.allowed(cx, attrs)) {
         report_temporary(cx, site);
     }
 }
@@ -150,6 +158,17 @@ impl Guard<'_> {
         }
     }
 
+    /// Is clippy's lint for the same thing (`await_holding_lock`, `await_holding_refcell_ref`)
+    /// allowed or expected here: on an enclosing item or on the statement itself?
+    fn allowed(&self, cx: &Context<'_>, stmt_attrs: &[syn::Attribute]) -> bool {
+        let lint = if self.borrow { "await_holding_refcell_ref" } else { "await_holding_lock" };
+        let on_stmt = stmt_attrs.iter().any(|attr| {
+            (attr.path().is_ident("allow") || attr.path().is_ident("expect"))
+                && attr.meta.require_list().is_ok_and(|l| l.tokens.to_string().contains(lint))
+        });
+        on_stmt || cx.lint_allowed(&format!("clippy::{lint}"))
+    }
+
     fn help(&self) -> &'static str {
         if self.borrow {
             "end the borrow before awaiting: in a block that ends before the `.await`, or with `drop(..)`"
@@ -172,7 +191,9 @@ fn short(path: &str) -> &str {
 fn check_let(cx: &mut Context<'_>, local: &Local, rest: &[Stmt]) {
     let Some(init) = &local.init else { return };
     let Some((name, ok_pattern)) = guard_binding(&local.pat) else { return };
-    let Some(guard) = bound_guard(cx, &init.expr, ok_pattern) else { return };
+    let Some(guard) = bound_guard(cx, &init.expr, ok_pattern).filter(|g| !g.allowed(cx, &local.attrs)) else {
+        return;
+    };
     let Some(await_range) = first_await_while_alive(cx, rest, &name) else { return };
     let (what, noun, help) = (guard.what(), guard.noun(), guard.help());
     let start = cx.range(&local.let_token).start;
