@@ -130,13 +130,15 @@ def main():
         w(f"| `{tree}` | {t['crates']} | {t['files']} | {t['lines']:,} | {t['parse_errors']} |")
     w("")
     full = args.full
-    w(
-        f"`all` is `target/corpus/all` (from `../shared/corpus/fetch.sh`); `half` and `quarter` are "
-        f"every 2nd and every 4th crate folder of `{full}` in sorted order; `tokio` is "
-        "`target/corpus/async/tokio`. Files and lines are those async-lint discovers (paths: "
-        + ", ".join(f"`{t}` = `{v['path'].replace(os.getcwd() + '/', '')}`" for t, v in trees.items())
-        + ")."
-    )
+    about = []
+    if "all" in trees:
+        about.append("`all` is `target/corpus/all` (from `../shared/corpus/fetch.sh`)")
+    if "half" in trees or "quarter" in trees:
+        about.append(f"`half` and `quarter` are every 2nd and every 4th crate folder of `{full}` in sorted order")
+    if "tokio" in trees:
+        about.append("`tokio` is `target/corpus/async/tokio`")
+    paths = ", ".join(f"`{t}` = `{v['path'].replace(os.getcwd() + '/', '')}`" for t, v in trees.items())
+    w("; ".join(about) + f". Files and lines are those async-lint discovers (paths: {paths}).")
     w("")
 
     def timing_table(names, reference_label="floor", reference=floor_of):
