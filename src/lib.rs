@@ -8,3 +8,7 @@ pub mod diagnostic;
 pub mod engine;
 pub mod render;
 pub mod rules;
+
+// The one place that chooses the memory allocator: a `#[global_allocator]`, if async-lint ever sets
+// one, goes here in the library (not in main.rs), so the binary, the parse-floor benchmark
+// (examples/parse_floor.rs) and the micro-benchmarks (benches/) all allocate the same way.

@@ -76,11 +76,7 @@ pub fn lint_discovered(discovery: files::Discovery, options: &Options) -> Result
     let mut manifests = Manifests::default();
     let runtimes: Vec<Runtime> =
         roots.iter().map(|root| root.as_deref().map_or(Runtime::Unknown, |r| manifests.runtime(r))).collect();
-    let mut builder = rayon::ThreadPoolBuilder::new().stack_size(STACK_SIZE);
-    if let Some(threads) = options.threads {
-        builder = builder.num_threads(threads);
-    }
-    let pool = builder.build().map_err(|e| format!("cannot start worker threads: {e}"))?;
+    let pool = thread_pool(options.threads)?;
     let outcomes: Vec<FileOutcome> = pool.install(|| {
         discovery
             .files
@@ -98,9 +94,25 @@ pub fn lint_discovered(discovery: files::Discovery, options: &Options) -> Result
     Ok(report)
 }
 
+/// The worker pool the parallel pass runs on (`threads`: `None` lets rayon decide). Public so the
+/// parse-floor benchmark (`examples/parse_floor.rs`) runs on exactly the same pool.
+pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, String> {
+    let mut builder = rayon::ThreadPoolBuilder::new().stack_size(STACK_SIZE);
+    if let Some(threads) = threads {
+        builder = builder.num_threads(threads);
+    }
+    builder.build().map_err(|e| format!("cannot start worker threads: {e}"))
+}
+
 /// Lints one source text as a crate of its own, with no `Cargo.toml` (for tests and fuzzing).
 pub fn lint_source(path: &Path, text: &str) -> FileReport {
-    let (diagnostics, deferred, facts) = analyse(text, files::is_test_file(path), Runtime::Unknown);
+    lint_source_with(path, text, rules::ALL)
+}
+
+/// [`lint_source`] with only the given rules (for benchmarking one rule alone). With no rules the
+/// file is still parsed, walked and indexed.
+pub fn lint_source_with(path: &Path, text: &str, rules: &[&'static Rule]) -> FileReport {
+    let (diagnostics, deferred, facts) = analyse_with(text, files::is_test_file(path), Runtime::Unknown, rules);
     let outcome =
         FileOutcome { path: path.to_path_buf(), group: 0, source: Arc::from(text), diagnostics, deferred, facts };
     let mut report = settle(vec![outcome]);
@@ -194,8 +206,8 @@ fn analyse_unguarded(text: &str, test_file: bool, runtime: Runtime, rules: &[&'s
 }
 
 /// Bytes the parser must not see: a UTF-8 byte order mark, a `#!` line (but not `#![attr]`) and
-/// a cargo-script `---` frontmatter block.
-fn parser_offset(text: &str) -> usize {
+/// a cargo-script `---` frontmatter block. The parser is given `&text[parser_offset(text)..]`.
+pub fn parser_offset(text: &str) -> usize {
     let mut offset = if text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
     if let Some(after) = text[offset..].strip_prefix("#!") {
         if !after.trim_start().starts_with('[') {
