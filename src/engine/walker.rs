@@ -78,6 +78,7 @@ impl<'a> Walker<'a> {
                 allowed: &self.allowed,
                 attrs: &self.attrs,
                 in_test_code: self.test_depth > 0,
+                awaited: self.awaited,
                 sink: &mut self.sink,
             };
             (rule.check)(node, &mut cx);
