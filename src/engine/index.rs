@@ -43,6 +43,10 @@ pub struct FnDecl {
     /// A sync fn only: the first blocking executor entry point (`block_on`) its own sync code
     /// calls, not counting async blocks, closures passed to offload functions and nested fns.
     pub block_on: Option<BlockOn>,
+    /// A sync fn only: also calls `block_on` in a closure it hands to an offload function
+    /// (`block_in_place(|| handle.block_on(f))`): a wrapper that knows whether it runs on an
+    /// executor, whose own `block_on` is for callers outside one. It never counts as blocking.
+    pub offloads_block_on: bool,
     /// A sync fn only: the names of the crate's own fns and methods its own sync code calls
     /// (`helper()`, `Self::helper()`, `self.helper()`), each once.
     pub calls: Vec<String>,
@@ -203,7 +207,8 @@ impl CrateIndex {
     /// order of a hash map.
     fn blocking(&self) -> &HashMap<String, Blocks> {
         self.blocking.get_or_init(|| {
-            let may_block = |d: &FnDecl| !d.returns_future && (d.block_on.is_some() || !d.calls.is_empty());
+            let may_block =
+                |d: &FnDecl| !d.returns_future && !d.offloads_block_on && (d.block_on.is_some() || !d.calls.is_empty());
             let candidates: Vec<(&String, &Vec<FnDecl>)> =
                 self.fns.iter().filter(|(_, decls)| decls.iter().all(may_block)).collect();
             let mut blocking: HashMap<String, Blocks> = HashMap::new();
@@ -241,6 +246,7 @@ mod tests {
             param_types,
             offloads: false,
             block_on: None,
+            offloads_block_on: false,
             calls: Vec::new(),
         }
     }
@@ -337,6 +343,8 @@ mod tests {
             sync("pong", None, &["ping"]),
             sync("again", None, &["again"]),
             sync("cycle", None, &["cycle", "outer"]),
+            FnDecl { offloads_block_on: true, ..sync("aware", Some(at(20)), &[]) },
+            sync("uses_aware", None, &["aware"]),
         ];
         let mut index = CrateIndex::default();
         index.add_file(Path::new("src/lib.rs"), FileFacts { fns, ..FileFacts::default() });
@@ -344,6 +352,7 @@ mod tests {
         assert!(blocks("wait") && blocks("helper") && blocks("outer") && blocks("cycle"));
         assert!(!blocks("run"), "one `run` does not block");
         assert!(!blocks("fetch"), "one `fetch` is async");
+        assert!(!blocks("aware") && !blocks("uses_aware"), "it knows when it runs on an executor");
         assert!(!blocks("ping") && !blocks("pong") && !blocks("again") && !blocks("log") && !blocks("missing"));
         let note = |name: &str| index.note_for(&Condition::BlocksOn(name.into()));
         assert_eq!(note("wait").unwrap(), "`wait` calls `futures::executor::block_on` at src/lib.rs:3:5");

@@ -288,6 +288,7 @@ async fn not_sync() { wait(f()); helper(); }
         assert_eq!(found[0].0, "direct");
         assert_eq!(found[0].1, at(".block_on", 7, 21));
         assert_eq!(found[0].2, ["helper", "assoc", "method", "d", "e"]);
+        assert!(facts.fns[0].offloads_block_on, "`std::thread::spawn(|| wait(a()))`");
         assert_eq!(found[1], ("nested", at("futures::executor::block_on", 6, 19), vec!["c".to_string()]));
         assert_eq!(found[2], ("not_sync", None, vec![]));
     }

@@ -198,6 +198,7 @@ impl<'a> Walker<'a> {
             param_types,
             offloads: body.is_some_and(|body| offloads_param(sig, body)),
             block_on: None,
+            offloads_block_on: false,
             calls: Vec::new(),
         });
     }
@@ -214,6 +215,9 @@ impl<'a> Walker<'a> {
 
     /// A sync fn calls `call` (`futures::executor::block_on`, `.block_on`) at byte `offset`.
     fn record_block_on(&mut self, call: String, offset: usize) {
+        if let (Some(Exec::Offloaded), Some(&Some(index))) = (self.exec.last(), self.fns.last()) {
+            self.sink.facts.fns[index].offloads_block_on = true;
+        }
         let text = self.source.text;
         let Some(decl) = self.own_sync_code().filter(|d| d.block_on.is_none()) else { return };
         // Rare: most fns never block, so the line index is built only for those that do.
