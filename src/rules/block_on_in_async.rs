@@ -49,6 +49,17 @@ declare_rule! {
     /// handed over is still checked, and the crate's own thread-spawning wrappers are not known to offload. Code inside
     /// macros other than `select!`, `join!`, `vec!`, the format family and `assert*!` is not
     /// checked.
+    ///
+    /// The crate's own fns are followed by name, without types, within one crate (`Cargo.toml`):
+    /// a call is flagged only if every fn and method of that name in the crate is a sync fn that
+    /// blocks, so a name that is also async, does not block, or is a trait method declared
+    /// without a body anywhere in the crate is never flagged. Methods are followed only on
+    /// `self` (`self.load()`), and a call awaited at once (`self.load().await`) is taken to be
+    /// another, async fn; a `self.load()` that reaches another crate's trait method of that name
+    /// is still flagged. Calls through fn pointers, trait objects, closures stored in variables
+    /// and `Drop` impls are not followed. A sync fn that also runs a `block_on` inside
+    /// `block_in_place` or another offload function is taken to know when it is on an executor,
+    /// and never counts as blocking.
     id: "block-on-in-async",
     category: Correctness,
     fix: Sometimes,
@@ -66,7 +77,8 @@ fn check(node: Node<'_>, cx: &mut Context<'_>) {
         Node::Call(call) => {
             let Some(path) = cx.callee(call) else { return };
             if !path.is_in(&cx.catalog().executors.block_on) {
-                if path.may_be_own() {
+                // An awaited call returns a future: not a sync fn.
+                if path.may_be_own() && !cx.is_awaited(call) {
                     let range = cx.range(&call.func).start..cx.span_range(call.paren_token.span.close()).end;
                     check_helper_call(cx, path.last(), range);
                 }
@@ -79,7 +91,8 @@ fn check(node: Node<'_>, cx: &mut Context<'_>) {
             let method = call.method.to_string();
             if !cx.catalog().executors.block_on_methods.contains(&method) {
                 // Without types, only `self.method()` is known to call one of the crate's methods.
-                if matches!(peel(&call.receiver), Expr::Path(p) if p.path.is_ident("self")) {
+                let on_self = matches!(peel(&call.receiver), Expr::Path(p) if p.path.is_ident("self"));
+                if on_self && !cx.is_awaited(call) {
                     let range = cx.range(&call.method).start..cx.span_range(call.paren_token.span.close()).end;
                     check_helper_call(cx, &method, range);
                 }
