@@ -118,8 +118,9 @@ fn lint_file(path: &Path, group: usize, runtime: Runtime) -> FileOutcome {
             (String::new(), (vec![diagnostic], Vec::new(), FileFacts::default()))
         }
     };
-    // Keep the text only where a finding will need it for rendering.
-    let source = if diagnostics.is_empty() && deferred.is_empty() { Arc::from("") } else { Arc::from(source) };
+    // Keep the text only where a finding will need it for rendering. Deferred findings seldom hold:
+    // a file that has only those is read again if one does (`settle`).
+    let source = if diagnostics.is_empty() { Arc::from("") } else { Arc::from(source) };
     FileOutcome { path: path.to_path_buf(), group, source, diagnostics, deferred, facts }
 }
 
@@ -143,9 +144,14 @@ fn settle(mut outcomes: Vec<FileOutcome>) -> Report {
         if diagnostics.is_empty() {
             continue;
         }
+        let source = if outcome.source.is_empty() {
+            files::read_source(&outcome.path).map_or_else(|_| Arc::from(""), Arc::from)
+        } else {
+            outcome.source
+        };
         diagnostics.sort_by(|a, b| (a.range.start, a.rule, a.range.end).cmp(&(b.range.start, b.rule, b.range.end)));
         diagnostics.dedup();
-        files.push(FileReport { path: outcome.path, source: outcome.source, diagnostics });
+        files.push(FileReport { path: outcome.path, source, diagnostics });
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Report { files, files_analysed }
