@@ -68,6 +68,8 @@ pub struct Diagnostic {
     pub label: String,
     /// The context that makes it wrong.
     pub secondary: Vec<Label>,
+    /// Facts the reader needs that no span of this file shows (`block_on` in another file).
+    pub notes: Vec<String>,
     pub help: Option<String>,
     pub fix: Option<Fix>,
 }
@@ -81,6 +83,7 @@ impl Diagnostic {
             range,
             label: String::new(),
             secondary: Vec::new(),
+            notes: Vec::new(),
             help: None,
             fix: None,
         }

@@ -114,6 +114,8 @@ pub struct Context<'w> {
     pub(super) allowed: &'w [String],
     pub(super) attrs: &'w [String],
     pub(super) in_test_code: bool,
+    /// The call or method call whose future the `.await` being walked awaits.
+    pub(super) awaited: Option<*const ()>,
     pub(super) sink: &'w mut Sink,
 }
 
@@ -131,6 +133,11 @@ impl<'w> Context<'w> {
     /// (under `tests/`, `test/` or `benches/`, or named `tests.rs` / `test.rs`).
     pub fn in_test_code(&self) -> bool {
         self.in_test_code
+    }
+
+    /// Is this call (`ExprCall` / `ExprMethodCall`) awaited at once (`f(..).await`)?
+    pub fn is_awaited<T>(&self, call: &T) -> bool {
+        self.awaited.is_some_and(|a| std::ptr::eq(a, call as *const T as *const ()))
     }
 
     pub fn async_site(&self) -> Option<&AsyncSite> {

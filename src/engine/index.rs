@@ -1,8 +1,11 @@
 //! The crate index: what one file cannot tell, gathered from every file of a crate after the
 //! parallel pass. Names only: which fn / method names are async, which fns are spawned as tasks,
-//! what types each fn name's parameters have, which names are used as values.
+//! what types each fn name's parameters have, which names are used as values, which sync fns
+//! block on a future (directly or through each other).
 
 use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use crate::diagnostic::Diagnostic;
 
@@ -37,6 +40,28 @@ pub struct FnDecl {
     /// Hands a parameter to an offload function or method (`spawn_blocking(f)`): a closure
     /// passed to it may run on another thread.
     pub offloads: bool,
+    /// A sync fn only: the first blocking executor entry point (`block_on`) its own sync code
+    /// calls, not counting async blocks, closures passed to offload functions and nested fns.
+    pub block_on: Option<BlockOn>,
+    /// A sync fn only: also calls `block_on` in a closure it hands to an offload function
+    /// (`block_in_place(|| handle.block_on(f))`): a wrapper that knows whether it runs on an
+    /// executor, whose own `block_on` is for callers outside one. It never counts as blocking.
+    pub offloads_block_on: bool,
+    /// A sync fn only: the names of the crate's own fns and methods its own sync code calls
+    /// (`helper()`, `Self::helper()`, `self.helper()`), each once.
+    pub calls: Vec<String>,
+}
+
+/// Where a sync fn calls `block_on`, for the note of a finding in another fn or file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockOn {
+    /// As the message of a direct finding names it: `futures::executor::block_on`, `.block_on`.
+    pub call: String,
+    /// The file; set when the file's facts are added to the index (`CrateIndex::add_file`).
+    pub path: PathBuf,
+    /// 1-based.
+    pub line: usize,
+    pub column: usize,
 }
 
 /// A finding that holds only if the crate index agrees.
@@ -65,6 +90,9 @@ pub enum Condition {
     /// Exactly one fn or method the crate declares under this name returns a future: no other
     /// type or `cfg` variant has an async fn of that name whose signature it may mirror.
     SingleAsyncDecl(String),
+    /// Every fn or method the crate declares under this name is a sync fn that calls `block_on`,
+    /// or calls a name of which this holds (and there is one).
+    BlocksOn(String),
     /// Every one of these holds.
     All(Vec<Condition>),
     Not(Box<Condition>),
@@ -82,10 +110,29 @@ pub struct CrateIndex {
     fns: HashMap<String, Vec<FnDecl>>,
     spawned: HashSet<String>,
     values: HashSet<String>,
+    /// The names of which `BlocksOn` holds, and why; computed on first use.
+    blocking: OnceLock<HashMap<String, Blocks>>,
+}
+
+/// Why every declaration of a name blocks: what its first declaration calls.
+#[derive(Debug)]
+enum Blocks {
+    Directly(BlockOn),
+    /// Through this other blocking name.
+    Calls(String),
 }
 
 impl CrateIndex {
+    /// Adds the facts of the file at `path`, the path the notes of findings give.
+    pub fn add_file(&mut self, path: &Path, mut facts: FileFacts) {
+        for block_on in facts.fns.iter_mut().filter_map(|d| d.block_on.as_mut()) {
+            block_on.path = path.to_path_buf();
+        }
+        self.add(facts);
+    }
+
     pub fn add(&mut self, facts: FileFacts) {
+        self.blocking.take();
         for decl in facts.fns {
             self.fns.entry(decl.name.clone()).or_default().push(decl);
         }
@@ -120,9 +167,68 @@ impl CrateIndex {
             Condition::SingleAsyncDecl(name) => {
                 self.fns.get(name).is_some_and(|decls| decls.iter().filter(|d| d.returns_future).count() == 1)
             }
+            Condition::BlocksOn(name) => self.blocking().contains_key(name),
             Condition::All(conditions) => conditions.iter().all(|c| self.holds(c)),
             Condition::Not(condition) => !self.holds(condition),
         }
+    }
+
+    /// A note for a finding whose condition holds, when the reader needs one to see why:
+    /// for `BlocksOn`, the chain of calls down to the `block_on` and where it is.
+    pub fn note_for(&self, condition: &Condition) -> Option<String> {
+        match condition {
+            Condition::BlocksOn(name) => {
+                let blocking = self.blocking();
+                let mut note = format!("`{name}` calls ");
+                let mut current = name;
+                // Each name blocks through one found blocking in an earlier round: no cycles.
+                loop {
+                    match blocking.get(current)? {
+                        Blocks::Calls(next) => {
+                            note.push_str(&format!("`{next}`, which calls "));
+                            current = next;
+                        }
+                        Blocks::Directly(at) => {
+                            let path = at.path.display();
+                            note.push_str(&format!("`{}` at {path}:{}:{}", at.call, at.line, at.column));
+                            return Some(note);
+                        }
+                    }
+                }
+            }
+            Condition::All(conditions) => conditions.iter().find_map(|c| self.note_for(c)),
+            _ => None,
+        }
+    }
+
+    /// The names every declaration of which blocks, as the least fixed point: in each round, a
+    /// name blocks if each of its declarations is a sync fn that calls `block_on` or a name found
+    /// in an earlier round. Recursion alone never blocks, and the reasons do not depend on the
+    /// order of a hash map.
+    fn blocking(&self) -> &HashMap<String, Blocks> {
+        self.blocking.get_or_init(|| {
+            let may_block =
+                |d: &FnDecl| !d.returns_future && !d.offloads_block_on && (d.block_on.is_some() || !d.calls.is_empty());
+            let candidates: Vec<(&String, &Vec<FnDecl>)> =
+                self.fns.iter().filter(|(_, decls)| decls.iter().all(may_block)).collect();
+            let mut blocking: HashMap<String, Blocks> = HashMap::new();
+            loop {
+                let blocks = |d: &FnDecl| d.block_on.is_some() || d.calls.iter().any(|c| blocking.contains_key(c));
+                let reason = |d: &FnDecl| match &d.block_on {
+                    Some(at) => Some(Blocks::Directly(at.clone())),
+                    None => d.calls.iter().find(|c| blocking.contains_key(*c)).map(|c| Blocks::Calls(c.clone())),
+                };
+                let found: Vec<(String, Blocks)> = candidates
+                    .iter()
+                    .filter(|(name, decls)| !blocking.contains_key(*name) && decls.iter().all(blocks))
+                    .filter_map(|(name, decls)| Some(((*name).clone(), reason(&decls[0])?)))
+                    .collect();
+                if found.is_empty() {
+                    return blocking;
+                }
+                blocking.extend(found);
+            }
+        })
     }
 }
 
@@ -132,7 +238,17 @@ mod tests {
 
     fn decl(name: &str, returns_future: bool, receiver: bool, param_types: &[Option<&str>]) -> FnDecl {
         let param_types = param_types.iter().map(|t| t.map(String::from)).collect();
-        FnDecl { name: name.into(), returns_future, returns_result: false, receiver, param_types, offloads: false }
+        FnDecl {
+            name: name.into(),
+            returns_future,
+            returns_result: false,
+            receiver,
+            param_types,
+            offloads: false,
+            block_on: None,
+            offloads_block_on: false,
+            calls: Vec::new(),
+        }
     }
 
     #[test]
@@ -205,5 +321,48 @@ mod tests {
         assert!(!index.holds(&Condition::CalleeDoesNotOffload("asyncify".into())));
         assert!(index.holds(&Condition::CalleeDoesNotOffload("retry".into())));
         assert!(index.holds(&Condition::CalleeDoesNotOffload("missing".into())));
+    }
+
+    #[test]
+    fn a_name_blocks_if_every_declaration_blocks_directly_or_through_a_blocking_name() {
+        let at = |line| BlockOn { call: "futures::executor::block_on".into(), path: PathBuf::new(), line, column: 5 };
+        let sync = |name: &str, block_on: Option<BlockOn>, calls: &[&str]| FnDecl {
+            block_on,
+            calls: calls.iter().map(|c| c.to_string()).collect(),
+            ..decl(name, false, false, &[])
+        };
+        let fns = vec![
+            sync("wait", Some(at(3)), &[]),
+            sync("helper", None, &["log", "wait"]),
+            sync("outer", None, &["helper"]),
+            sync("run", Some(at(9)), &[]),
+            sync("run", None, &["log"]),
+            sync("fetch", None, &["wait"]),
+            decl("fetch", true, false, &[]),
+            sync("ping", None, &["pong"]),
+            sync("pong", None, &["ping"]),
+            sync("again", None, &["again"]),
+            sync("cycle", None, &["cycle", "outer"]),
+            FnDecl { offloads_block_on: true, ..sync("aware", Some(at(20)), &[]) },
+            sync("uses_aware", None, &["aware"]),
+        ];
+        let mut index = CrateIndex::default();
+        index.add_file(Path::new("src/lib.rs"), FileFacts { fns, ..FileFacts::default() });
+        let blocks = |name: &str| index.holds(&Condition::BlocksOn(name.into()));
+        assert!(blocks("wait") && blocks("helper") && blocks("outer") && blocks("cycle"));
+        assert!(!blocks("run"), "one `run` does not block");
+        assert!(!blocks("fetch"), "one `fetch` is async");
+        assert!(!blocks("aware") && !blocks("uses_aware"), "it knows when it runs on an executor");
+        assert!(!blocks("ping") && !blocks("pong") && !blocks("again") && !blocks("log") && !blocks("missing"));
+        let note = |name: &str| index.note_for(&Condition::BlocksOn(name.into()));
+        assert_eq!(note("wait").unwrap(), "`wait` calls `futures::executor::block_on` at src/lib.rs:3:5");
+        assert_eq!(
+            note("cycle").unwrap(),
+            "`cycle` calls `outer`, which calls `helper`, which calls `wait`, which calls \
+             `futures::executor::block_on` at src/lib.rs:3:5"
+        );
+        assert_eq!(note("run"), None);
+        let both = Condition::All(vec![Condition::NotUsedAsValue("x".into()), Condition::BlocksOn("helper".into())]);
+        assert!(index.note_for(&both).unwrap().starts_with("`helper` calls `wait`"));
     }
 }

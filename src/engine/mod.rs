@@ -130,8 +130,9 @@ fn lint_file(path: &Path, group: usize, runtime: Runtime) -> FileOutcome {
             (String::new(), (vec![diagnostic], Vec::new(), FileFacts::default()))
         }
     };
-    // Keep the text only where a finding will need it for rendering.
-    let source = if diagnostics.is_empty() && deferred.is_empty() { Arc::from("") } else { Arc::from(source) };
+    // Keep the text only where a finding will need it for rendering. Deferred findings seldom hold:
+    // a file that has only those is read again if one does (`settle`).
+    let source = if diagnostics.is_empty() { Arc::from("") } else { Arc::from(source) };
     FileOutcome { path: path.to_path_buf(), group, source, diagnostics, deferred, facts }
 }
 
@@ -140,19 +141,29 @@ fn settle(mut outcomes: Vec<FileOutcome>) -> Report {
     let files_analysed = outcomes.len();
     let mut indexes: HashMap<usize, CrateIndex> = HashMap::new();
     for outcome in &mut outcomes {
-        indexes.entry(outcome.group).or_default().add(std::mem::take(&mut outcome.facts));
+        indexes.entry(outcome.group).or_default().add_file(&outcome.path, std::mem::take(&mut outcome.facts));
     }
     let mut files = Vec::new();
     for outcome in outcomes {
         let index = &indexes[&outcome.group];
         let mut diagnostics = outcome.diagnostics;
-        diagnostics.extend(outcome.deferred.into_iter().filter(|d| index.holds(&d.condition)).map(|d| d.diagnostic));
+        for Deferred { condition, mut diagnostic } in outcome.deferred {
+            if index.holds(&condition) {
+                diagnostic.notes.extend(index.note_for(&condition));
+                diagnostics.push(diagnostic);
+            }
+        }
         if diagnostics.is_empty() {
             continue;
         }
+        let source = if outcome.source.is_empty() {
+            files::read_source(&outcome.path).map_or_else(|_| Arc::from(""), Arc::from)
+        } else {
+            outcome.source
+        };
         diagnostics.sort_by(|a, b| (a.range.start, a.rule, a.range.end).cmp(&(b.range.start, b.rule, b.range.end)));
         diagnostics.dedup();
-        files.push(FileReport { path: outcome.path, source: outcome.source, diagnostics });
+        files.push(FileReport { path: outcome.path, source, diagnostics });
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Report { files, files_analysed }
@@ -242,6 +253,8 @@ fn engine_diagnostic(rule: &'static str, range: std::ops::Range<usize>, message:
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::{analyse_with, parser_offset, Runtime};
     use crate::rules::{Category, Context, FixAvailability, Node, Rule};
 
@@ -270,6 +283,32 @@ mod tests {
         // The next file on this thread is analysed as usual.
         let (diagnostics, _, _) = analyse_with("fn f() {}", false, Runtime::Unknown, &[&PANICKING]);
         assert!(diagnostics.is_empty());
+    }
+
+    #[test]
+    fn a_sync_fn_records_its_own_block_on_and_the_crate_fns_it_calls() {
+        let source = "use futures::executor::block_on as wait;
+fn direct() {
+    helper(); Self::assoc(); self.method(); tokio::spawn(x); Vec::new(); drop(x); helper();
+    std::thread::spawn(|| wait(a()));
+    let f = async { wait(b()) };
+    fn nested() { wait(c()) }
+    let g = || { rt.block_on(d()) };
+    wait(e());
+}
+async fn not_sync() { wait(f()); helper(); }
+";
+        let (_, _, facts) = analyse_with(source, false, Runtime::Unknown, &[]);
+        let found: Vec<_> = facts.fns.iter().map(|d| (d.name.as_str(), d.block_on.clone(), d.calls.clone())).collect();
+        let at = |call: &str, line, column| {
+            Some(super::index::BlockOn { call: call.into(), path: PathBuf::new(), line, column })
+        };
+        assert_eq!(found[0].0, "direct");
+        assert_eq!(found[0].1, at(".block_on", 7, 21));
+        assert_eq!(found[0].2, ["helper", "assoc", "method", "d", "e"]);
+        assert!(facts.fns[0].offloads_block_on, "`std::thread::spawn(|| wait(a()))`");
+        assert_eq!(found[1], ("nested", at("futures::executor::block_on", 6, 19), vec!["c".to_string()]));
+        assert_eq!(found[2], ("not_sync", None, vec![]));
     }
 
     #[test]

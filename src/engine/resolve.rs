@@ -40,6 +40,15 @@ impl Resolved {
         self.segments.last().map_or("", String::as_str)
     }
 
+    /// May this be an fn or method of the crate being checked: declared in it, or of unknown
+    /// origin and not an item of the std prelude (`Vec::new`, `Some`, `drop`), which no `use`
+    /// names?
+    pub fn may_be_own(&self) -> bool {
+        const PRELUDE: &[&str] = &["Vec", "String", "Box", "Option", "Result", "Some", "None", "Ok", "Err", "drop"];
+        let prelude = self.segments.first().is_some_and(|first| PRELUDE.contains(&first.as_str()));
+        matches!(self.origin, Origin::Crate | Origin::Unknown) && !prelude
+    }
+
     /// Is this the external item `path` (`"tokio::spawn"`)?
     pub fn is_in(&self, paths: &HashSet<String>) -> bool {
         self.is_external() && paths.contains(&self.joined())

@@ -4,16 +4,18 @@
 use std::collections::HashSet;
 
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 use syn::{Block, Expr, FnArg, Local, Macro, Stmt, Type};
 
 use super::context::{callee, AsyncKind, AsyncSite, Context, Exec, FnKind, FnNode, Node, Sink, SourceText};
-use super::index::FnDecl;
+use super::index::{BlockOn, FnDecl};
 use super::macros;
 use super::resolve::pat_idents;
 use super::resolve::{Binding, Names, Origin, Resolved, Source};
 use super::syntax::{expr_mentions, peel};
 use crate::catalog::Catalog;
+use crate::diagnostic::LineIndex;
 use crate::rules::Rule;
 
 pub struct Walker<'a> {
@@ -34,6 +36,9 @@ pub struct Walker<'a> {
     helper_closure: Option<(*const syn::ExprClosure, String)>,
     /// The async block passed to a `block_on` whose arguments are being visited, if any.
     block_on_future: Option<*const syn::ExprAsync>,
+    /// For each fn being walked, innermost last: the index in `sink.facts.fns` of its declaration
+    /// if it is a sync fn, whose own calls are recorded there (`FnDecl::block_on`, `calls`).
+    fns: Vec<Option<usize>>,
     /// Names already recorded in `sink.facts.values`.
     values: HashSet<String>,
     /// The call or method call (`ExprCall` / `ExprMethodCall`) whose future the `.await` being
@@ -56,6 +61,7 @@ impl<'a> Walker<'a> {
             offload_closure: None,
             helper_closure: None,
             block_on_future: None,
+            fns: Vec::new(),
             values: HashSet::new(),
             awaited: None,
             sink: Sink::default(),
@@ -72,6 +78,7 @@ impl<'a> Walker<'a> {
                 allowed: &self.allowed,
                 attrs: &self.attrs,
                 in_test_code: self.test_depth > 0,
+                awaited: self.awaited,
                 sink: &mut self.sink,
             };
             (rule.check)(node, &mut cx);
@@ -111,6 +118,7 @@ impl<'a> Walker<'a> {
 
     fn walk_fn_body(&mut self, node: FnNode<'_>) {
         self.record_fn(node.sig, node.attrs, Some(node.body));
+        let decl = (!returns_future(node.sig)).then(|| self.sink.facts.fns.len() - 1);
         let exec = match &node.sig.asyncness {
             Some(kw) => Exec::Async(AsyncSite {
                 kind: AsyncKind::Fn,
@@ -148,7 +156,9 @@ impl<'a> Walker<'a> {
                 }
             }
             w.dispatch(Node::Fn(node));
+            w.fns.push(decl);
             w.visit_block(node.body);
+            w.fns.pop();
             w.names.pop();
         });
     }
@@ -198,7 +208,39 @@ impl<'a> Walker<'a> {
             receiver: sig.receiver().is_some(),
             param_types,
             offloads: body.is_some_and(|body| offloads_param(sig, body)),
+            block_on: None,
+            offloads_block_on: false,
+            calls: Vec::new(),
         });
+    }
+
+    /// The declaration of the sync fn whose own code is being walked: not an async block, a
+    /// closure passed to an offload function or a nested fn in it.
+    fn own_sync_code(&mut self) -> Option<&mut FnDecl> {
+        let index = (*self.fns.last()?)?;
+        match self.exec.last() {
+            Some(Exec::Sync) => self.sink.facts.fns.get_mut(index),
+            _ => None,
+        }
+    }
+
+    /// A sync fn calls `call` (`futures::executor::block_on`, `.block_on`) at byte `offset`.
+    fn record_block_on(&mut self, call: String, offset: usize) {
+        if let (Some(Exec::Offloaded), Some(&Some(index))) = (self.exec.last(), self.fns.last()) {
+            self.sink.facts.fns[index].offloads_block_on = true;
+        }
+        let text = self.source.text;
+        let Some(decl) = self.own_sync_code().filter(|d| d.block_on.is_none()) else { return };
+        // Rare: most fns never block, so the line index is built only for those that do.
+        let (line, column) = LineIndex::new(text).position(offset);
+        decl.block_on = Some(BlockOn { call, path: Default::default(), line, column });
+    }
+
+    /// A sync fn calls the crate's own fn or method `name`.
+    fn record_call(&mut self, name: &str) {
+        if let Some(decl) = self.own_sync_code().filter(|d| !d.calls.iter().any(|c| c == name)) {
+            decl.calls.push(name.to_string());
+        }
     }
 
     /// `let x: T = ..`, or `let x = T::new(..)` (also through `?`, `.unwrap()`, `.expect(..)`,
@@ -500,9 +542,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         // unless it is another crate's fn (`tokio::spawn(..)`, `Vec::new()`).
         match peel(&call.func) {
             Expr::Path(p) => {
-                let own_fn = resolved
-                    .as_ref()
-                    .is_some_and(|r| !matches!(r.origin, Origin::External | Origin::Local) && !is_std_prelude_item(r));
+                let own_fn = resolved.as_ref().is_some_and(Resolved::may_be_own);
                 if own_fn && !self.is_awaited(call) {
                     self.record_value(resolved.as_ref().map_or("", |r| r.last()).to_string());
                 }
@@ -511,6 +551,11 @@ impl<'ast> Visit<'ast> for Walker<'_> {
             func => self.visit_expr(func),
         }
         let block_on = resolved.as_ref().is_some_and(|r| r.is_in(&executors.block_on));
+        match &resolved {
+            Some(r) if block_on => self.record_block_on(r.joined(), self.span_range(call.func.span()).start),
+            Some(r) if r.may_be_own() => self.record_call(r.last()),
+            _ => {}
+        }
         self.visit_args(&call.args, offload, helper.as_deref(), block_on);
     }
 
@@ -525,6 +570,11 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         }
         self.visit_expr(&call.receiver);
         let block_on = Catalog::get().executors.block_on_methods.contains(&method);
+        if block_on {
+            self.record_block_on(format!(".{method}"), self.span_range(call.method.span()).start);
+        } else if on_self {
+            self.record_call(&method);
+        }
         self.visit_args(&call.args, offload, Some(&method), block_on);
     }
 
@@ -609,13 +659,6 @@ fn offloads_param(sig: &syn::Signature, body: &Block) -> bool {
     let mut finder = Finder { params: &params, names, found: false };
     finder.visit_block(body);
     finder.found
-}
-
-/// `Vec::new`, `String::from`, `Box::pin`, `Some`, `Ok`: items of the std prelude, which no
-/// `use` names.
-fn is_std_prelude_item(path: &Resolved) -> bool {
-    const PRELUDE: &[&str] = &["Vec", "String", "Box", "Option", "Result", "Some", "None", "Ok", "Err"];
-    path.segments.first().is_some_and(|first| PRELUDE.contains(&first.as_str()))
 }
 
 /// The plain closure an offload function runs: the argument itself (`spawn_blocking(|| ..)`) or the

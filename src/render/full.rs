@@ -41,7 +41,7 @@ fn to_codespan(d: &Diagnostic, shift: usize, len: usize) -> Cs<()> {
         labels.push(Label::primary((), clamp(&d.range)).with_message(&d.label));
         labels.extend(d.secondary.iter().map(|l| Label::secondary((), clamp(&l.range)).with_message(&l.message)));
     }
-    let mut notes = Vec::new();
+    let mut notes: Vec<String> = d.notes.iter().map(|note| format!("note: {note}")).collect();
     if let Some(help) = &d.help {
         notes.push(format!("help: {help}"));
     }

@@ -62,6 +62,7 @@ fn diagnostic(d: &Diagnostic, path: &str, index: &LineIndex) -> Value {
         "byte_start": d.range.start,
         "byte_end": d.range.end,
         "labels": labels,
+        "notes": d.notes,
         "fix": fix,
     })
 }

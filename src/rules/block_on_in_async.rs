@@ -2,13 +2,17 @@ use syn::Expr;
 
 use super::{Context, Node};
 use crate::diagnostic::{Applicability, Edit};
+use crate::engine::index::Condition;
+use crate::engine::syntax::peel;
 
 declare_rule! {
     /// ## What it does
     /// Flags `block_on(..)` of an executor called inside async code. The entry points are
     /// `futures::executor::block_on`, `pollster::block_on`, `Runtime::block_on`,
     /// `Handle::block_on` and the like, called inside an `async fn`, `async` block or async
-    /// closure.
+    /// closure. Also flags there a call of one of the crate's own sync fns or `self` methods that
+    /// calls `block_on`, itself or through other sync fns of the crate, with a note saying where
+    /// the `block_on` is.
     ///
     /// ## Why is this bad?
     /// `block_on` parks the current thread until the future completes. Inside async code that
@@ -46,6 +50,17 @@ declare_rule! {
     /// handed over is still checked, and the crate's own thread-spawning wrappers are not known to offload. Code inside
     /// macros other than `select!`, `join!`, `vec!`, the format family and `assert*!` is not
     /// checked.
+    ///
+    /// The crate's own fns are followed by name, without types, within one crate (`Cargo.toml`):
+    /// a call is flagged only if every fn and method of that name in the crate is a sync fn that
+    /// blocks, so a name that is also async, does not block, or is a trait method declared
+    /// without a body anywhere in the crate is never flagged. Methods are followed only on
+    /// `self` (`self.load()`), and a call awaited at once (`self.load().await`) is taken to be
+    /// another, async fn; a `self.load()` that reaches another crate's trait method of that name
+    /// is still flagged. Calls through fn pointers, trait objects, closures stored in variables
+    /// and `Drop` impls are not followed. A sync fn that also runs a `block_on` inside
+    /// `block_in_place` or another offload function is taken to know when it is on an executor,
+    /// and never counts as blocking.
     id: "block-on-in-async",
     category: Correctness,
     fix: Sometimes,
@@ -63,13 +78,25 @@ fn check(node: Node<'_>, cx: &mut Context<'_>) {
         Node::Call(call) => {
             let Some(path) = cx.callee(call) else { return };
             if !path.is_in(&cx.catalog().executors.block_on) {
+                // An awaited call returns a future: not a sync fn.
+                if path.may_be_own() && !cx.is_awaited(call) {
+                    let range = cx.range(&call.func).start..cx.span_range(call.paren_token.span.close()).end;
+                    check_helper_call(cx, path.last(), range);
+                }
                 return;
             }
             let range = cx.range(&call.func).start..cx.range(call).end;
             (path.joined(), call.args.first(), range.clone(), range)
         }
         Node::MethodCall(call) => {
-            if !cx.catalog().executors.block_on_methods.contains(&call.method.to_string()) {
+            let method = call.method.to_string();
+            if !cx.catalog().executors.block_on_methods.contains(&method) {
+                // Without types, only `self.method()` is known to call one of the crate's methods.
+                let on_self = matches!(peel(&call.receiver), Expr::Path(p) if p.path.is_ident("self"));
+                if on_self && !cx.is_awaited(call) {
+                    let range = cx.range(&call.method).start..cx.span_range(call.paren_token.span.close()).end;
+                    check_helper_call(cx, &method, range);
+                }
                 return;
             }
             let range = cx.range(&call.receiver).start..cx.range(call).end;
@@ -93,6 +120,27 @@ fn check(node: Node<'_>, cx: &mut Context<'_>) {
     if let Some(replacement) = await_fix {
         let message = format!("replace with `{replacement}`");
         report.fix(Applicability::Unsafe, message, vec![Edit { range: call_range, replacement }]);
+    }
+}
+
+/// A call of the crate's own fn or method `name` in async code: flagged if every fn of that name
+/// blocks on a future, which only the crate index can tell. Most calls are not, so the finding
+/// is kept cheap until then; the index adds the note saying where the `block_on` is.
+fn check_helper_call(cx: &mut Context<'_>, name: &str, range: std::ops::Range<usize>) {
+    let blocks = Condition::BlocksOn(name.to_string());
+    // In a closure passed to the crate's own fn, which may run it on a blocking thread.
+    let condition = match cx.async_site().and_then(|site| site.passed_to.clone()) {
+        Some(helper) => Condition::All(vec![blocks, Condition::CalleeDoesNotOffload(helper)]),
+        None => blocks,
+    };
+    let async_label = cx.async_label();
+    let report = cx
+        .report(range, format!("`{name}` blocks on a future and is called inside async code"))
+        .label("blocks the executor thread until that future completes")
+        .help(format!("make `{name}` async and await the future, or call it on a blocking thread (`spawn_blocking`)"))
+        .when(condition);
+    if let Some((range, what)) = async_label {
+        report.secondary(range, what);
     }
 }
 
