@@ -161,6 +161,16 @@ fn scan_tokens(tokens: TokenStream, f: &mut impl FnMut(&TokenTree)) {
     }
 }
 
+/// The call or method call a `.await` awaits directly, as an identity to compare nodes by
+/// (`ExprCall` / `ExprMethodCall` address), or `None` when it awaits something else.
+pub fn awaited_call(base: &Expr) -> Option<*const ()> {
+    match peel(base) {
+        Expr::Call(call) => Some(call as *const syn::ExprCall as *const ()),
+        Expr::MethodCall(call) => Some(call as *const syn::ExprMethodCall as *const ()),
+        _ => None,
+    }
+}
+
 /// A value a statement throws away.
 pub struct Discarded<'a> {
     pub expr: &'a Expr,

@@ -13,7 +13,7 @@ use super::index::{BlockOn, FnDecl};
 use super::macros;
 use super::resolve::pat_idents;
 use super::resolve::{Binding, Names, Origin, Resolved, Source};
-use super::syntax::{expr_mentions, peel};
+use super::syntax::{awaited_call, expr_mentions, peel};
 use crate::catalog::Catalog;
 use crate::diagnostic::LineIndex;
 use crate::rules::Rule;
@@ -517,11 +517,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
     }
 
     fn visit_expr_await(&mut self, a: &'ast syn::ExprAwait) {
-        let awaited = match peel(&a.base) {
-            Expr::Call(call) => Some(call as *const syn::ExprCall as *const ()),
-            Expr::MethodCall(call) => Some(call as *const syn::ExprMethodCall as *const ()),
-            _ => None,
-        };
+        let awaited = awaited_call(&a.base);
         let outer = std::mem::replace(&mut self.awaited, awaited);
         self.visit_expr(&a.base);
         self.awaited = outer;

@@ -6,7 +6,7 @@ use super::{Context, FnKind, Node};
 use crate::engine::index::Condition;
 use crate::engine::macros;
 use crate::engine::resolve::Origin;
-use crate::engine::syntax::{is_awaiting_macro, macro_name, peel};
+use crate::engine::syntax::{awaited_call, is_awaiting_macro, macro_name, peel};
 
 declare_rule! {
     /// ## What it does
@@ -224,11 +224,7 @@ impl<'c, 'w> Awaits<'c, 'w> {
 impl Visit<'_> for Awaits<'_, '_> {
     fn visit_expr_await(&mut self, e: &syn::ExprAwait) {
         self.found(e.dot_token.span, e.await_token.span);
-        let awaited = match peel(&e.base) {
-            Expr::Call(call) => Some(call as *const syn::ExprCall as *const ()),
-            Expr::MethodCall(call) => Some(call as *const syn::ExprMethodCall as *const ()),
-            _ => None,
-        };
+        let awaited = awaited_call(&e.base);
         let outer = std::mem::replace(&mut self.awaited, awaited);
         self.visit_expr(&e.base);
         self.awaited = outer;
