@@ -134,6 +134,21 @@ fn crate_root(dir: &Path, memo: &mut HashMap<PathBuf, Option<PathBuf>>) -> Optio
     root
 }
 
+/// Replaces `path`'s contents with `text` so that a reader (or a crash) sees either the old file or
+/// the new one, never half of each: the text goes to a temporary file in the same folder, which is
+/// then renamed over the original. The original's permissions are kept.
+pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let permissions = std::fs::metadata(path)?.permissions();
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    temp.write_all(text.as_bytes())?;
+    temp.as_file().sync_all()?;
+    temp.as_file().set_permissions(permissions)?;
+    temp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,5 +163,18 @@ mod tests {
         assert!(!is_test_file(Path::new("src/lib.rs")));
         assert!(!is_test_file(Path::new("src/testing.rs")));
         assert!(!is_test_file(Path::new("fixtures/block-on-in-async/basic.rs")));
+    }
+
+    #[test]
+    fn write_atomically_replaces_the_text_and_keeps_the_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lib.rs");
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        super::write_atomically(&path, "new text").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new text");
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o640);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left behind");
     }
 }
