@@ -302,3 +302,12 @@ fn peak_memory_does_not_grow_with_the_number_of_files() {
     // 20x the files (about 2.3 MB of code in all): the peak may not follow.
     assert!(many < few * 3 / 2, "peak RSS {few} KB with 20 files, {many} KB with 400");
 }
+
+#[test]
+fn edition_2015_bare_fn_trait_objects_are_analysed_with_exact_positions() {
+    // syn 3 stops at the `(` of a bare `Fn(..)` type; rustc accepts it in edition 2015.
+    let source = "type Action = Fn(u32) + Send + Sync;\nasync fn f() {\n    futures::executor::block_on(g());\n}\n";
+    let report = async_lint::engine::lint_source(Path::new("old.rs"), source);
+    let found: Vec<_> = report.diagnostics.iter().map(|d| (d.rule, d.range.start)).collect();
+    assert_eq!(found, [("block-on-in-async", source.find("futures::").unwrap())]);
+}

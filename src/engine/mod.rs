@@ -3,6 +3,7 @@
 //! it has been walked.
 
 pub mod context;
+mod edition2015;
 pub mod files;
 pub mod guard;
 pub mod index;
@@ -193,27 +194,31 @@ fn analyse_unguarded(text: &str, test_file: bool, runtime: Runtime, rules: &[&'s
     let source = SourceText { text, base, test_file, runtime };
     let file = match syn::parse_str::<syn::File>(&text[base..]) {
         Ok(file) => file,
-        Err(err) => {
-            let span = err.span().byte_range();
-            // syn reports a premature end of input at no position: point at the end instead.
-            let at_end = span == (0..0) && err.to_string().starts_with("unexpected end of input");
-            let start = if at_end { text.len() } else { (span.start + base).min(text.len()) };
-            // proc-macro2's lexer says only "cannot parse string into token stream".
-            let reason = if err.to_string() == "cannot parse string into token stream" {
-                "an unclosed delimiter or a character that is not a Rust token".to_string()
-            } else {
-                err.to_string()
-            };
-            let mut diagnostic =
-                engine_diagnostic("parse-error", start..start, format!("cannot parse this file: {reason}"));
-            diagnostic.label = "the parser stopped here".into();
-            return (vec![diagnostic], Vec::new(), FileFacts::default());
-        }
+        Err(err) => match edition2015::parse_with_dyn_fn_traits(&text[base..]) {
+            Some(file) => file,
+            None => return parse_error(text, base, &err),
+        },
     };
     let mut walker = walker::Walker::new(&source, rules);
     syn::visit::Visit::visit_file(&mut walker, &file);
     let sink = walker.sink;
     (sink.diagnostics, sink.deferred, sink.facts)
+}
+
+fn parse_error(text: &str, base: usize, err: &syn::Error) -> Analysis {
+    let span = err.span().byte_range();
+    // syn reports a premature end of input at no position: point at the end instead.
+    let at_end = span == (0..0) && err.to_string().starts_with("unexpected end of input");
+    let start = if at_end { text.len() } else { (span.start + base).min(text.len()) };
+    // proc-macro2's lexer says only "cannot parse string into token stream".
+    let reason = if err.to_string() == "cannot parse string into token stream" {
+        "an unclosed delimiter or a character that is not a Rust token".to_string()
+    } else {
+        err.to_string()
+    };
+    let mut diagnostic = engine_diagnostic("parse-error", start..start, format!("cannot parse this file: {reason}"));
+    diagnostic.label = "the parser stopped here".into();
+    (vec![diagnostic], Vec::new(), FileFacts::default())
 }
 
 /// Bytes the parser must not see: a UTF-8 byte order mark, a `#!` line (but not `#![attr]`) and
