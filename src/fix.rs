@@ -232,7 +232,9 @@ fn write(changes: &[Change]) -> Result<(), String> {
     let failures: Vec<String> = changes
         .iter()
         .filter_map(|change| {
-            let err = files::write_atomically(&change.path, &change.fixed).err()?;
+            // Through a symlink to its target: renaming over the link would replace it with a file.
+            let target = std::fs::canonicalize(&change.path);
+            let err = target.and_then(|target| files::write_atomically(&target, &change.fixed)).err()?;
             Some(format!("cannot write the fixes to `{}`: {err}", change.path.display()))
         })
         .collect();

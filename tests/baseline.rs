@@ -129,9 +129,17 @@ fn a_bad_or_missing_baseline_fails_the_run_naming_the_file() {
     write(dir.path(), "lib.rs", common::BLOCKING);
     let cases = [
         ("missing.json", None, "error: cannot read the baseline `missing.json`: "),
-        ("bad.json", Some("{\"version\": 1}"), "error: `bad.json` is not an async-lint baseline: missing field `findings`"),
+        (
+            "bad.json",
+            Some("{\"version\": 1}"),
+            "error: `bad.json` is not an async-lint baseline: missing field `findings`",
+        ),
         ("text.json", Some("not json"), "error: `text.json` is not an async-lint baseline: "),
-        ("v9.json", Some("{\"version\": 9, \"findings\": []}"), "error: `v9.json` is a version 9 baseline; this async-lint reads version 1"),
+        (
+            "v9.json",
+            Some("{\"version\": 9, \"findings\": []}"),
+            "error: `v9.json` is a version 9 baseline; this async-lint reads version 1",
+        ),
     ];
     for (name, content, message) in cases {
         if let Some(content) = content {

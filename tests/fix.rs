@@ -67,7 +67,9 @@ fn fix_applies_only_safe_fixes_and_says_how_many_unsafe_ones_wait() {
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(snapshot(dir.path()), before);
     let total = diagnostics(&value).len();
-    let expected = format!("Found {total} findings (0 fixed, {total} remaining).\n{unsafe_fixes} fixes available with `--unsafe-fixes`.\n");
+    let expected = format!(
+        "Found {total} findings (0 fixed, {total} remaining).\n{unsafe_fixes} fixes available with `--unsafe-fixes`.\n"
+    );
     assert_eq!(stderr(&output), expected);
 }
 
@@ -127,6 +129,18 @@ fn fixes_that_overlap_wait_for_the_next_pass() {
 }
 
 #[test]
+fn a_symlinked_file_is_fixed_through_the_link() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "real/lib.rs", common::BLOCKING);
+    fs::create_dir(dir.path().join("src")).unwrap();
+    std::os::unix::fs::symlink("../real/lib.rs", dir.path().join("src/lib.rs")).unwrap();
+    let output = run(&["check", "src", "--fix", "--unsafe-fixes"], dir.path());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(fs::symlink_metadata(dir.path().join("src/lib.rs")).unwrap().file_type().is_symlink());
+    assert_eq!(fs::read_to_string(dir.path().join("real/lib.rs")).unwrap(), common::CLEAN);
+}
+
+#[test]
 fn unsafe_fixes_without_fix_are_only_counted() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "lib.rs", common::BLOCKING);
@@ -139,7 +153,10 @@ fn unsafe_fixes_without_fix_are_only_counted() {
 fn report_with_fix(path: &Path, source: Arc<str>, edit: Edit) -> Report {
     let mut diagnostic = Diagnostic::new("stand-in", Severity::Error, edit.range.clone(), "stand-in".into());
     diagnostic.fix = Some(Fix { applicability: Applicability::Safe, message: "edit".into(), edits: vec![edit] });
-    Report { files: vec![FileReport { path: path.to_path_buf(), source, diagnostics: vec![diagnostic] }], files_analysed: 1 }
+    Report {
+        files: vec![FileReport { path: path.to_path_buf(), source, diagnostics: vec![diagnostic] }],
+        files_analysed: 1,
+    }
 }
 
 /// The text the engine would lint: the pending fixes, else the file on disk.
