@@ -1,5 +1,6 @@
 //! The command line. Exit codes: 0 no findings, 1 findings, 2 the run itself failed.
 
+use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,7 +9,9 @@ use std::time::Instant;
 use clap::{Parser, Subcommand, ValueEnum};
 use codespan_reporting::term::termcolor::Buffer;
 
+use crate::baseline::{self, Baseline};
 use crate::engine::{self, Options};
+use crate::fix;
 use crate::render;
 use crate::rules::{self, Rule};
 
@@ -56,6 +59,21 @@ struct CheckArgs {
     /// Number of worker threads (default: RAYON_NUM_THREADS, else one per core)
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     threads: Option<u16>,
+    /// Apply the safe fixes, then report what is left
+    #[arg(long)]
+    fix: bool,
+    /// With --fix or --diff: apply the unsafe fixes too (they can change behaviour; review them)
+    #[arg(long)]
+    unsafe_fixes: bool,
+    /// Print the fixes as a unified diff instead of writing them; exit 1 if there are any
+    #[arg(long)]
+    diff: bool,
+    /// Report only the findings not recorded in this baseline file
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Record the current findings in FILE (exit 0), for --baseline
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["baseline", "diff"])]
+    write_baseline: Option<PathBuf>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,7 +92,12 @@ enum ColorWhen {
 }
 
 pub fn run() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    run_from(std::env::args_os())
+}
+
+/// [`run`] with these arguments, the first being the program name.
+pub fn run_from(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
@@ -100,18 +123,29 @@ pub fn run() -> ExitCode {
 fn check(args: &CheckArgs) -> io::Result<ExitCode> {
     let started = Instant::now();
     engine::guard::install_hook();
-    let options = Options { threads: args.threads.map(usize::from) };
-    let report = match engine::lint_paths(&args.paths, &options) {
-        Ok(report) => report,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Ok(ExitCode::from(2));
-        }
+    let options = Options { threads: args.threads.map(usize::from), ..Options::default() };
+    let request = fix::Request { fix: args.fix, diff: args.diff, unsafe_fixes: args.unsafe_fixes };
+    let baseline = match args.baseline.as_deref().map(Baseline::load).transpose() {
+        Ok(baseline) => baseline,
+        Err(message) => return Ok(failed(&message)),
     };
+    let lint = |options: &Options| Ok(baseline::filtered(baseline.as_ref(), engine::lint_paths(&args.paths, options)?));
+    let fixed = match fix::run(request, lint, options) {
+        Ok(fixed) => fixed,
+        Err(message) => return Ok(failed(&message)),
+    };
+    fixed.errors.iter().for_each(|error| eprintln!("error: {error}"));
+    if args.diff {
+        return fix::print_diff(&fixed, request);
+    }
+    if let Some(path) = &args.write_baseline {
+        return Ok(baseline::write_and_tell(path, &fixed.report));
+    }
+    let report = &fixed.report;
     match args.format {
         Format::Json => {
             let mut out = Vec::new();
-            render::json::render(&report, &mut out)?;
+            render::json::render(report, &mut out)?;
             print_stdout(&out)?;
         }
         Format::Full => {
@@ -121,13 +155,24 @@ fn check(args: &CheckArgs) -> io::Result<ExitCode> {
                 ColorWhen::Auto => io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
             };
             let mut buffer = if colored { Buffer::ansi() } else { Buffer::no_color() };
-            render::full::render(&report, &mut buffer)?;
+            render::full::render(report, &mut buffer)?;
             print_stdout(buffer.as_slice())?;
             // On stderr, so that stdout is the same whatever the timing.
-            render::full::summary(&report, started.elapsed().as_secs_f64(), &mut io::stderr())?;
+            if args.fix {
+                eprintln!("{}", fix::summary(&fixed, request));
+            } else {
+                render::full::summary(report, started.elapsed().as_secs_f64(), &mut io::stderr())?;
+            }
+            let hidden = baseline.as_ref().and_then(Baseline::hint);
+            fix::hint(report, request).into_iter().chain(hidden).for_each(|line| eprintln!("{line}"));
         }
     }
     Ok(if report.diagnostic_count() == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn failed(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
 }
 
 fn print_stdout(bytes: &[u8]) -> io::Result<()> {

@@ -2,10 +2,13 @@
 //!
 //! Data flows one way: files -> parsed files -> crate index -> rules -> diagnostics -> renderer.
 
+pub mod baseline;
+pub mod cargo;
 pub mod catalog;
 pub mod cli;
 pub mod diagnostic;
 pub mod engine;
+pub mod fix;
 pub mod render;
 pub mod rules;
 

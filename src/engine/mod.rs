@@ -33,6 +33,9 @@ const STACK_SIZE: usize = 256 << 20;
 pub struct Options {
     /// Worker threads; `None` lets rayon decide (`RAYON_NUM_THREADS`, else one per core).
     pub threads: Option<usize>,
+    /// Texts to lint instead of what these files hold on disk (fixes not written yet), by path as
+    /// discovered.
+    pub texts: HashMap<PathBuf, Arc<str>>,
 }
 
 /// One file's findings, with the source text they point into.
@@ -83,7 +86,7 @@ pub fn lint_discovered(discovery: files::Discovery, options: &Options) -> Result
             .files
             .par_iter()
             .zip(groups.par_iter())
-            .map(|(path, &group)| lint_file(path, group, runtimes[group]))
+            .map(|(path, &group)| lint_file(path, group, runtimes[group], &options.texts))
             .collect()
     });
     let mut report = settle(outcomes);
@@ -120,7 +123,12 @@ pub fn lint_source_with(path: &Path, text: &str, rules: &[&'static Rule]) -> Fil
     report.files.pop().unwrap_or(FileReport { path: path.to_path_buf(), source: Arc::from(text), diagnostics: vec![] })
 }
 
-fn lint_file(path: &Path, group: usize, runtime: Runtime) -> FileOutcome {
+fn lint_file(path: &Path, group: usize, runtime: Runtime, texts: &HashMap<PathBuf, Arc<str>>) -> FileOutcome {
+    if let Some(text) = texts.get(path) {
+        let (diagnostics, deferred, facts) = analyse(text, files::is_test_file(path), runtime);
+        // Keep the text even with no findings: `settle` must not read the file on disk instead.
+        return FileOutcome { path: path.to_path_buf(), group, source: text.clone(), diagnostics, deferred, facts };
+    }
     let (source, (diagnostics, deferred, facts)) = match files::read_source(path) {
         Ok(text) => {
             let analysis = analyse(&text, files::is_test_file(path), runtime);

@@ -75,7 +75,7 @@ pub fn summary(report: &Report, seconds: f64, out: &mut dyn Write) -> io::Result
     )
 }
 
-fn plural(n: usize, word: &str) -> String {
+pub fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")
     } else {
