@@ -10,7 +10,7 @@ use codespan_reporting::term::termcolor::Buffer;
 
 use crate::engine::{self, Options};
 use crate::render;
-use crate::rules::{self, Rule};
+use crate::rules;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -156,43 +156,11 @@ fn rule_doc(id: &str) -> io::Result<ExitCode> {
         print_stdout(format!("# {}\n\n{}\n", rule.id, rule.doc()).as_bytes())?;
         return Ok(ExitCode::SUCCESS);
     }
-    let nearest = nearest_rule(id);
+    let nearest = rules::nearest(id);
     eprintln!("error: unknown rule `{id}`");
     if let Some(rule) = nearest {
         eprintln!("  help: did you mean `{}`?", rule.id);
     }
     eprintln!("  note: `async-lint rules` lists every rule");
     Ok(ExitCode::from(2))
-}
-
-fn nearest_rule(id: &str) -> Option<&'static Rule> {
-    rules::ALL
-        .iter()
-        .copied()
-        .min_by_key(|r| edit_distance(id, r.id))
-        .filter(|r| edit_distance(id, r.id) <= r.id.len() / 2)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let next = (diagonal + usize::from(ca != cb)).min(row[j] + 1).min(row[j + 1] + 1);
-            diagonal = row[j + 1];
-            row[j + 1] = next;
-        }
-    }
-    row[b.len()]
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn suggests_the_nearest_rule_id() {
-        assert_eq!(super::nearest_rule("block-on-async").map(|r| r.id), Some("block-on-in-async"));
-        assert_eq!(super::nearest_rule("xyz").map(|r| r.id), None);
-    }
 }
