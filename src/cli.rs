@@ -56,6 +56,10 @@ struct CheckArgs {
     /// Number of worker threads (default: RAYON_NUM_THREADS, else one per core)
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     threads: Option<u16>,
+    /// Write a suppression comment for every finding, to adopt async-lint in a codebase that has
+    /// findings already; prints how many were added and writes nothing on stdout
+    #[arg(long)]
+    add_suppressions: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,6 +112,9 @@ fn check(args: &CheckArgs) -> io::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    if args.add_suppressions {
+        return Ok(engine::suppress::add::run(&report));
+    }
     match args.format {
         Format::Json => {
             let mut out = Vec::new();
