@@ -153,9 +153,18 @@ fn an_unused_rule_is_reported_alone_and_its_safe_fix_removes_just_it() {
 #[test]
 fn a_comment_that_suppresses_nothing_is_removed_with_its_line_by_the_fix() {
     for (source, clean) in [
-        ("pub async fn f() {\n    // async-lint: allow(block-on-in-async) -- r\n    g().await;\n}\n", "pub async fn f() {\n    g().await;\n}\n"),
-        ("pub async fn f() {\n    g().await; // async-lint: allow(block-on-in-async) -- r\n}\n", "pub async fn f() {\n    g().await;\n}\n"),
-        ("pub async fn f() {\r\n    // async-lint: allow(block-on-in-async) -- r\r\n    g().await;\r\n}\r\n", "pub async fn f() {\r\n    g().await;\r\n}\r\n"),
+        (
+            "pub async fn f() {\n    // async-lint: allow(block-on-in-async) -- r\n    g().await;\n}\n",
+            "pub async fn f() {\n    g().await;\n}\n",
+        ),
+        (
+            "pub async fn f() {\n    g().await; // async-lint: allow(block-on-in-async) -- r\n}\n",
+            "pub async fn f() {\n    g().await;\n}\n",
+        ),
+        (
+            "pub async fn f() {\r\n    // async-lint: allow(block-on-in-async) -- r\r\n    g().await;\r\n}\r\n",
+            "pub async fn f() {\r\n    g().await;\r\n}\r\n",
+        ),
     ] {
         let unused = only(source, "unused-suppression");
         assert_eq!(fixed(source, &unused), clean);
@@ -182,9 +191,8 @@ fn each_malformed_comment_is_reported_at_its_line() {
         .filter(|d| d.rule == "invalid-suppression")
         .map(|d| (index.position(d.range.start).0, d.message, d.help))
         .collect();
-    let general = Some(
-        "write `// async-lint: allow(rule-id) -- reason` (or `file-allow(..)` for the whole file)".to_string(),
-    );
+    let general =
+        Some("write `// async-lint: allow(rule-id) -- reason` (or `file-allow(..)` for the whole file)".to_string());
     let expected = [
         (2, "a suppression needs a reason: add ` -- why` after it", general.clone()),
         (3, "a suppression needs a reason: add ` -- why` after it", general.clone()),
@@ -311,4 +319,37 @@ fn add_suppressions_suppresses_every_finding_of_the_fixtures_once() {
     let again = run(&["check", "--add-suppressions", "fixtures"], dir.path());
     assert_eq!(stderr(&again), "added 0 suppressions to 0 files\n");
     assert_eq!(rust_files(dir.path()), files, "a second run changes nothing");
+}
+
+#[test]
+fn a_file_with_suppressions_is_linted_without_a_crash_whatever_lines_are_missing() {
+    let source = "#!/usr/bin/env run-cargo-script
+// async-lint: file-allow(spawn-without-join) -- r
+pub async fn f(x: Option<u8>) -> &'static str {
+    // async-lint: allow(block-on-in-async, unawaited-future) -- r
+    let s = r#\"// async-lint: allow(x)\"#; let c = '\"'; let b = b'\\''; /* /* // */ */
+    match x {
+        // async-lint: allow(block-on-in-async) -- é
+        Some(_) => futures::executor::block_on(a()), // async-lint: allow(blok) -- r
+        None => 'outer: loop { break 'outer \"// async-lint: allow(\" }, // async-lint: alow
+    }
+}
+";
+    let valid = |r: &std::ops::Range<usize>, text: &str| {
+        r.start <= r.end && r.end <= text.len() && text.is_char_boundary(r.start) && text.is_char_boundary(r.end)
+    };
+    let lines: Vec<&str> = source.split_inclusive('\n').collect();
+    let mut parsed = 0;
+    for (first, last) in (0..lines.len()).flat_map(|first| (first..lines.len()).map(move |last| (first, last))) {
+        let text: String = lines[..first].iter().chain(&lines[last + 1..]).copied().collect();
+        let text = text.as_str();
+        let found = report(text);
+        parsed += usize::from(found.iter().all(|d| d.rule != "parse-error"));
+        for d in found {
+            assert_ne!(d.rule, "internal-error", "{text:?}: {}", d.message);
+            assert!(valid(&d.range, text), "{text:?}: {} {:?}", d.rule, d.range);
+            assert!(d.fix.iter().flat_map(|f| &f.edits).all(|e| valid(&e.range, text)), "{text:?}: {}", d.rule);
+        }
+    }
+    assert!(parsed > 10, "only {parsed} variants parse");
 }

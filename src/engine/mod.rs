@@ -118,7 +118,8 @@ pub fn lint_source_with(path: &Path, text: &str, rules: &[&'static Rule]) -> Fil
     let (diagnostics, deferred, facts, suppressions) =
         analyse_with(text, files::is_test_file(path), Runtime::Unknown, rules);
     let source = Arc::from(text);
-    let outcome = FileOutcome { path: path.to_path_buf(), group: 0, source, diagnostics, deferred, facts, suppressions };
+    let outcome =
+        FileOutcome { path: path.to_path_buf(), group: 0, source, diagnostics, deferred, facts, suppressions };
     let mut report = settle(vec![outcome]);
     report.files.pop().unwrap_or(FileReport { path: path.to_path_buf(), source: Arc::from(text), diagnostics: vec![] })
 }
@@ -131,7 +132,7 @@ fn lint_file(path: &Path, group: usize, runtime: Runtime) -> FileOutcome {
         }
         Err(message) => {
             let diagnostic = engine_diagnostic("io-error", 0..0, message);
-            (String::new(), (vec![diagnostic], Vec::new(), FileFacts::default(), Suppressions::default()))
+            (String::new(), unanalysed(diagnostic))
         }
     };
     // Keep the text only where a finding will need it for rendering. Deferred findings seldom hold:
@@ -177,6 +178,11 @@ fn settle(mut outcomes: Vec<FileOutcome>) -> Report {
 
 type Analysis = (Vec<Diagnostic>, Vec<Deferred>, FileFacts, Suppressions);
 
+/// A file that could not be analysed: its one engine finding.
+fn unanalysed(diagnostic: Diagnostic) -> Analysis {
+    (vec![diagnostic], Vec::new(), FileFacts::default(), Suppressions::default())
+}
+
 /// Parses and walks one source text. A panic in a rule becomes an `internal-error` finding for
 /// this file only.
 fn analyse(text: &str, test_file: bool, runtime: Runtime) -> Analysis {
@@ -190,7 +196,7 @@ fn analyse_with(text: &str, test_file: bool, runtime: Runtime, rules: &[&'static
     proc_macro2::extra::invalidate_current_thread_spans();
     result.unwrap_or_else(|panic| {
         let message = format!("async-lint crashed on this file ({panic}); please report it with the file attached");
-        (vec![engine_diagnostic("internal-error", 0..0, message)], Vec::new(), FileFacts::default(), Suppressions::default())
+        unanalysed(engine_diagnostic("internal-error", 0..0, message))
     })
 }
 
@@ -213,7 +219,7 @@ fn analyse_unguarded(text: &str, test_file: bool, runtime: Runtime, rules: &[&'s
             let mut diagnostic =
                 engine_diagnostic("parse-error", start..start, format!("cannot parse this file: {reason}"));
             diagnostic.label = "the parser stopped here".into();
-            return (vec![diagnostic], Vec::new(), FileFacts::default(), Suppressions::default());
+            return unanalysed(diagnostic);
         }
     };
     let mut walker = walker::Walker::new(&source, rules);
@@ -250,12 +256,15 @@ pub fn parser_offset(text: &str) -> usize {
 
 fn engine_diagnostic(rule: &'static str, range: std::ops::Range<usize>, message: String) -> Diagnostic {
     let (severity, help) = match rule {
-        "parse-error" => (Severity::Error, "async-lint checks code that rustc accepts; fix the syntax or exclude the file"),
+        "parse-error" => {
+            (Severity::Error, "async-lint checks code that rustc accepts; fix the syntax or exclude the file")
+        }
         "io-error" => (Severity::Error, "check that the file exists, is readable and is UTF-8 encoded"),
         "unused-suppression" => (Severity::Warning, "remove it: nothing of that rule is found where it applies"),
-        "invalid-suppression" => {
-            (Severity::Warning, "write `// async-lint: allow(rule-id) -- reason` (or `file-allow(..)` for the whole file)")
-        }
+        "invalid-suppression" => (
+            Severity::Warning,
+            "write `// async-lint: allow(rule-id) -- reason` (or `file-allow(..)` for the whole file)",
+        ),
         _ => (Severity::Error, "this is a bug in async-lint, not in your code"),
     };
     let mut diagnostic = Diagnostic::new(rule, severity, range, message);

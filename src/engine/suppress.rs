@@ -116,7 +116,7 @@ impl Suppressions {
                 Scope::File
             } else if own_line {
                 targets.push((found.directives.len(), next_token(text, lexeme.range.end, &lexemes)));
-                Scope::Line(line.clone()) // replaced below
+                Scope::Line(line.clone()) // until the node at the target is measured, below
             } else {
                 Scope::Line(line.clone())
             };
@@ -192,7 +192,7 @@ impl Suppressions {
                 .ids
                 .iter()
                 .zip(used)
-                .filter(|(id, &used)| !used && id.rule.is_some_and(|rule| rule_enabled(rule)))
+                .filter(|(id, &used)| !used && id.rule.is_some_and(&rule_enabled))
                 .map(|(id, _)| id)
                 .collect();
             if unused.is_empty() {
@@ -217,11 +217,19 @@ impl Directive {
     /// unused id of one comment carries this same fix, so that applying any one of them leaves
     /// no overlap for the others.
     fn removing(&self, unused: &[&Id]) -> Fix {
-        let kept: Vec<&str> =
-            self.ids.iter().filter(|id| !unused.iter().any(|u| std::ptr::eq(*u, *id))).map(|id| id.name.as_str()).collect();
+        let kept: Vec<&str> = self
+            .ids
+            .iter()
+            .filter(|id| !unused.iter().any(|u| std::ptr::eq(*u, *id)))
+            .map(|id| id.name.as_str())
+            .collect();
         if kept.is_empty() {
             let edit = Edit { range: self.removal.clone(), replacement: String::new() };
-            return Fix { applicability: Applicability::Safe, message: "remove the suppression".into(), edits: vec![edit] };
+            return Fix {
+                applicability: Applicability::Safe,
+                message: "remove the suppression".into(),
+                edits: vec![edit],
+            };
         }
         let names: Vec<String> = unused.iter().map(|id| format!("`{}`", id.name)).collect();
         let edit = Edit { range: self.list.clone(), replacement: kept.join(", ") };
@@ -401,7 +409,10 @@ mod tests {
 
     #[test]
     fn every_malformation_has_its_own_message() {
-        assert_eq!(error("// async-lint: alow(x) -- r"), "unknown suppression `alow`: expected `allow` or `file-allow`");
+        assert_eq!(
+            error("// async-lint: alow(x) -- r"),
+            "unknown suppression `alow`: expected `allow` or `file-allow`"
+        );
         assert_eq!(error("// async-lint:"), "expected `allow(..)` or `file-allow(..)` after `async-lint:`");
         assert_eq!(error("// async-lint: allow x -- r"), "expected `(` and the rule ids after `allow`");
         assert_eq!(error("// async-lint: allow(x -- r"), "expected `)` after the rule ids");

@@ -127,11 +127,7 @@ pub fn by_id(id: &str) -> Option<&'static Rule> {
 
 /// The rule whose id is nearest to `id` (a misspelling), if one is near enough.
 pub fn nearest(id: &str) -> Option<&'static Rule> {
-    ALL
-        .iter()
-        .copied()
-        .min_by_key(|r| edit_distance(id, r.id))
-        .filter(|r| edit_distance(id, r.id) <= r.id.len() / 2)
+    ALL.iter().copied().min_by_key(|r| edit_distance(id, r.id)).filter(|r| edit_distance(id, r.id) <= r.id.len() / 2)
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {

@@ -35,7 +35,9 @@ enum Place {
 impl Place {
     fn offset(self) -> usize {
         match self {
-            Place::Above { line_start: at, .. } | Place::Trailing { at } | Place::Merge { at } | Place::File { at } => at,
+            Place::Above { line_start: at, .. } | Place::Trailing { at } | Place::Merge { at } | Place::File { at } => {
+                at
+            }
         }
     }
 }
@@ -195,7 +197,10 @@ mod tests {
     fn findings_on_one_line_share_a_comment() {
         let text = "async fn f() {\n    block_on(a(b()));\n}\n";
         let found = suppressed(text, &[("block-on-in-async", "block_on"), ("unawaited-future", "b()")]);
-        assert!(found.contains("    // async-lint: allow(block-on-in-async, unawaited-future) -- R\n    block_on"), "{found}");
+        assert!(
+            found.contains("    // async-lint: allow(block-on-in-async, unawaited-future) -- R\n    block_on"),
+            "{found}"
+        );
     }
 
     #[test]
@@ -225,7 +230,8 @@ mod tests {
     #[test]
     fn crlf_files_get_crlf_lines() {
         let text = "async fn f() {\r\n    block_on(b());\r\n}\r\n";
-        let expected = "async fn f() {\r\n    // async-lint: allow(block-on-in-async) -- R\r\n    block_on(b());\r\n}\r\n";
+        let expected =
+            "async fn f() {\r\n    // async-lint: allow(block-on-in-async) -- R\r\n    block_on(b());\r\n}\r\n";
         assert_eq!(suppressed(text, &[("block-on-in-async", "block_on")]), expected);
     }
 }

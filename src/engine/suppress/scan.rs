@@ -72,8 +72,8 @@ fn line_comment(b: &[u8], at: usize) -> (Option<Kind>, usize) {
 
 fn block_comment(b: &[u8], at: usize) -> (Option<Kind>, usize) {
     // `/**/` and `/*** ..` are plain comments.
-    let doc = (b.get(at + 2) == Some(&b'*') && !matches!(b.get(at + 3), Some(b'*' | b'/')))
-        || b.get(at + 2) == Some(&b'!');
+    let doc =
+        (b.get(at + 2) == Some(&b'*') && !matches!(b.get(at + 3), Some(b'*' | b'/'))) || b.get(at + 2) == Some(&b'!');
     let mut depth = 0usize;
     let mut i = at;
     while i < b.len() {
@@ -218,7 +218,10 @@ mod tests {
     #[test]
     fn nested_block_comments_end_at_their_own_close() {
         let text = "/* a /* b */ // not a comment */ // yes";
-        assert_eq!(lexemes(text), [(Kind::BlockComment, "/* a /* b */ // not a comment */"), (Kind::LineComment, "// yes")]);
+        assert_eq!(
+            lexemes(text),
+            [(Kind::BlockComment, "/* a /* b */ // not a comment */"), (Kind::LineComment, "// yes")]
+        );
     }
 
     #[test]
@@ -242,6 +245,19 @@ mod tests {
         assert_eq!(lexemes("r##\"open\"#"), [(Kind::Literal, "r##\"open\"#")]);
         assert_eq!(lexemes("'"), []);
         assert_eq!(lexemes("\"\\"), [(Kind::Literal, "\"\\")]);
+    }
+
+    #[test]
+    fn any_prefix_scans_to_ranges_on_char_boundaries() {
+        let text = "let s = r#\"é\"#; let c = 'é'; let b = b'\\''; /* /* é */ */ 'a: loop {} \"\\\"\" // é\n/// d";
+        for end in (0..=text.len()).filter(|&end| text.is_char_boundary(end)) {
+            let prefix = &text[..end];
+            for lexeme in scan(prefix, 0) {
+                let r = lexeme.range;
+                assert!(r.start < r.end && r.end <= end, "{prefix:?}: {r:?}");
+                assert!(prefix.is_char_boundary(r.start) && prefix.is_char_boundary(r.end), "{prefix:?}: {r:?}");
+            }
+        }
     }
 
     #[test]
