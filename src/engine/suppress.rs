@@ -99,34 +99,16 @@ impl Suppressions {
         let lexemes = scan::scan(text, base);
         // Comments on lines of their own, waiting to learn what starts at their next token.
         let mut targets: Vec<(usize, usize)> = Vec::new();
-        for lexeme in lexemes.iter().filter(|l| l.kind == Kind::LineComment) {
-            let at = lexeme.range.start;
-            let written = match parse(&text[lexeme.range.clone()]) {
-                None => continue,
-                Some(Err(message)) => {
-                    found.invalid.push(invalid(lexeme.range.clone(), message, None));
-                    continue;
+        for comment in lexemes.iter().filter(|l| l.kind == Kind::LineComment) {
+            match parse(&text[comment.range.clone()]) {
+                None => {}
+                Some(Err(message)) => found.invalid.push(invalid(comment.range.clone(), message, None)),
+                Some(Ok(written)) => {
+                    if let Some(target) = found.add(text, comment.range.clone(), &written, &lexemes) {
+                        targets.push((found.directives.len() - 1, target));
+                    }
                 }
-                Some(Ok(written)) => written,
-            };
-            let ids: Vec<Id> = written.ids.iter().map(|(name, range)| found.id(name, at + range.start)).collect();
-            let line = line_of(text, at);
-            let own_line = text[line.start..at].trim().is_empty();
-            let scope = if written.file {
-                Scope::File
-            } else if own_line {
-                targets.push((found.directives.len(), next_token(text, lexeme.range.end, &lexemes)));
-                Scope::Line(line.clone()) // until the node at the target is measured, below
-            } else {
-                Scope::Line(line.clone())
-            };
-            let removal = if own_line {
-                line.start..line_break_end(text, lexeme.range.end)
-            } else {
-                at - (text[..at].len() - text[..at].trim_end().len())..lexeme.range.end
-            };
-            let list = at + written.list.start..at + written.list.end;
-            found.directives.push(Directive { scope, ids, list, removal });
+            }
         }
         let mut offsets: Vec<usize> = targets.iter().map(|&(_, target)| target).collect();
         offsets.sort_unstable();
@@ -140,6 +122,29 @@ impl Suppressions {
             };
         }
         found
+    }
+
+    /// Adds the directive of the comment at `comment`. For a comment on a line of its own, returns
+    /// its next token, where the node it covers starts (if one does).
+    fn add(&mut self, text: &str, comment: Range<usize>, written: &Written, lexemes: &[Lexeme]) -> Option<usize> {
+        let at = comment.start;
+        let ids = written.ids.iter().map(|(name, range)| self.id(name, at + range.start)).collect();
+        let list = at + written.list.start..at + written.list.end;
+        let line = line_of(text, at);
+        let own_line = text[line.start..at].trim().is_empty();
+        let removal = if own_line {
+            line.start..line_break_end(text, comment.end)
+        } else {
+            at - (text[..at].len() - text[..at].trim_end().len())..comment.end
+        };
+        let (scope, target) = match (written.file, own_line) {
+            (true, _) => (Scope::File, None),
+            // The line until the node at the target is measured.
+            (false, true) => (Scope::Line(line), Some(next_token(text, comment.end, lexemes))),
+            (false, false) => (Scope::Line(line), None),
+        };
+        self.directives.push(Directive { scope, ids, list, removal });
+        target
     }
 
     /// A listed id at `at`; an unknown or unsuppressible one is reported.
