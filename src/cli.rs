@@ -13,7 +13,7 @@ use crate::baseline::{self, Baseline};
 use crate::engine::{self, Options};
 use crate::fix;
 use crate::render;
-use crate::rules::{self, Rule};
+use crate::rules;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -74,6 +74,10 @@ struct CheckArgs {
     /// Record the current findings in FILE (exit 0), for --baseline
     #[arg(long, value_name = "FILE", conflicts_with_all = ["baseline", "diff"])]
     write_baseline: Option<PathBuf>,
+    /// Write a suppression comment for every finding, to adopt async-lint in a codebase that has
+    /// findings already; prints how many were added and writes nothing on stdout
+    #[arg(long)]
+    add_suppressions: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,6 +146,9 @@ fn check(args: &CheckArgs) -> io::Result<ExitCode> {
         return Ok(baseline::write_and_tell(path, &fixed.report));
     }
     let report = &fixed.report;
+    if args.add_suppressions {
+        return Ok(engine::suppress::add::run(report));
+    }
     match args.format {
         Format::Json => {
             let mut out = Vec::new();
@@ -201,43 +208,11 @@ fn rule_doc(id: &str) -> io::Result<ExitCode> {
         print_stdout(format!("# {}\n\n{}\n", rule.id, rule.doc()).as_bytes())?;
         return Ok(ExitCode::SUCCESS);
     }
-    let nearest = nearest_rule(id);
+    let nearest = rules::nearest(id);
     eprintln!("error: unknown rule `{id}`");
     if let Some(rule) = nearest {
         eprintln!("  help: did you mean `{}`?", rule.id);
     }
     eprintln!("  note: `async-lint rules` lists every rule");
     Ok(ExitCode::from(2))
-}
-
-fn nearest_rule(id: &str) -> Option<&'static Rule> {
-    rules::ALL
-        .iter()
-        .copied()
-        .min_by_key(|r| edit_distance(id, r.id))
-        .filter(|r| edit_distance(id, r.id) <= r.id.len() / 2)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let next = (diagonal + usize::from(ca != cb)).min(row[j] + 1).min(row[j + 1] + 1);
-            diagonal = row[j + 1];
-            row[j + 1] = next;
-        }
-    }
-    row[b.len()]
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn suggests_the_nearest_rule_id() {
-        assert_eq!(super::nearest_rule("block-on-async").map(|r| r.id), Some("block-on-in-async"));
-        assert_eq!(super::nearest_rule("xyz").map(|r| r.id), None);
-    }
 }

@@ -10,6 +10,7 @@ pub mod index;
 pub mod macros;
 pub mod manifest;
 pub mod resolve;
+pub mod suppress;
 pub mod syntax;
 pub mod walker;
 
@@ -24,6 +25,7 @@ use crate::rules::{self, Rule};
 use context::SourceText;
 use index::{CrateIndex, Deferred, FileFacts};
 use manifest::{Manifests, Runtime};
+use suppress::Suppressions;
 
 /// Deeply nested code recurses deeply in the parser and the walker. Stack is reserved, not
 /// committed, so a large one costs nothing until it is used.
@@ -68,6 +70,7 @@ struct FileOutcome {
     diagnostics: Vec<Diagnostic>,
     deferred: Vec<Deferred>,
     facts: FileFacts,
+    suppressions: Suppressions,
 }
 
 pub fn lint_paths(paths: &[PathBuf], options: &Options) -> Result<Report, String> {
@@ -116,33 +119,36 @@ pub fn lint_source(path: &Path, text: &str) -> FileReport {
 /// [`lint_source`] with only the given rules (for benchmarking one rule alone). With no rules the
 /// file is still parsed, walked and indexed.
 pub fn lint_source_with(path: &Path, text: &str, rules: &[&'static Rule]) -> FileReport {
-    let (diagnostics, deferred, facts) = analyse_with(text, files::is_test_file(path), Runtime::Unknown, rules);
+    let (diagnostics, deferred, facts, suppressions) =
+        analyse_with(text, files::is_test_file(path), Runtime::Unknown, rules);
+    let source = Arc::from(text);
     let outcome =
-        FileOutcome { path: path.to_path_buf(), group: 0, source: Arc::from(text), diagnostics, deferred, facts };
+        FileOutcome { path: path.to_path_buf(), group: 0, source, diagnostics, deferred, facts, suppressions };
     let mut report = settle(vec![outcome]);
     report.files.pop().unwrap_or(FileReport { path: path.to_path_buf(), source: Arc::from(text), diagnostics: vec![] })
 }
 
 fn lint_file(path: &Path, group: usize, runtime: Runtime, texts: &HashMap<PathBuf, Arc<str>>) -> FileOutcome {
     if let Some(text) = texts.get(path) {
-        let (diagnostics, deferred, facts) = analyse(text, files::is_test_file(path), runtime);
+        let (diagnostics, deferred, facts, suppressions) = analyse(text, files::is_test_file(path), runtime);
         // Keep the text even with no findings: `settle` must not read the file on disk instead.
-        return FileOutcome { path: path.to_path_buf(), group, source: text.clone(), diagnostics, deferred, facts };
+        let source = text.clone();
+        return FileOutcome { path: path.to_path_buf(), group, source, diagnostics, deferred, facts, suppressions };
     }
-    let (source, (diagnostics, deferred, facts)) = match files::read_source(path) {
+    let (source, (diagnostics, deferred, facts, suppressions)) = match files::read_source(path) {
         Ok(text) => {
             let analysis = analyse(&text, files::is_test_file(path), runtime);
             (text, analysis)
         }
         Err(message) => {
             let diagnostic = engine_diagnostic("io-error", 0..0, message);
-            (String::new(), (vec![diagnostic], Vec::new(), FileFacts::default()))
+            (String::new(), unanalysed(diagnostic))
         }
     };
     // Keep the text only where a finding will need it for rendering. Deferred findings seldom hold:
     // a file that has only those is read again if one does (`settle`).
     let source = if diagnostics.is_empty() { Arc::from("") } else { Arc::from(source) };
-    FileOutcome { path: path.to_path_buf(), group, source, diagnostics, deferred, facts }
+    FileOutcome { path: path.to_path_buf(), group, source, diagnostics, deferred, facts, suppressions }
 }
 
 /// Builds each crate's index and keeps the deferred findings it confirms.
@@ -162,6 +168,8 @@ fn settle(mut outcomes: Vec<FileOutcome>) -> Report {
                 diagnostics.push(diagnostic);
             }
         }
+        // Every rule runs on every file for now; a rule that did not run must not be called unused.
+        let mut diagnostics = outcome.suppressions.apply(diagnostics, |_| true);
         if diagnostics.is_empty() {
             continue;
         }
@@ -178,7 +186,12 @@ fn settle(mut outcomes: Vec<FileOutcome>) -> Report {
     Report { files, files_analysed }
 }
 
-type Analysis = (Vec<Diagnostic>, Vec<Deferred>, FileFacts);
+type Analysis = (Vec<Diagnostic>, Vec<Deferred>, FileFacts, Suppressions);
+
+/// A file that could not be analysed: its one engine finding.
+fn unanalysed(diagnostic: Diagnostic) -> Analysis {
+    (vec![diagnostic], Vec::new(), FileFacts::default(), Suppressions::default())
+}
 
 /// Parses and walks one source text. A panic in a rule becomes an `internal-error` finding for
 /// this file only.
@@ -193,7 +206,7 @@ fn analyse_with(text: &str, test_file: bool, runtime: Runtime, rules: &[&'static
     proc_macro2::extra::invalidate_current_thread_spans();
     result.unwrap_or_else(|panic| {
         let message = format!("async-lint crashed on this file ({panic}); please report it with the file attached");
-        (vec![engine_diagnostic("internal-error", 0..0, message)], Vec::new(), FileFacts::default())
+        unanalysed(engine_diagnostic("internal-error", 0..0, message))
     })
 }
 
@@ -210,7 +223,8 @@ fn analyse_unguarded(text: &str, test_file: bool, runtime: Runtime, rules: &[&'s
     let mut walker = walker::Walker::new(&source, rules);
     syn::visit::Visit::visit_file(&mut walker, &file);
     let sink = walker.sink;
-    (sink.diagnostics, sink.deferred, sink.facts)
+    let suppressions = Suppressions::find(text, base, &file);
+    (sink.diagnostics, sink.deferred, sink.facts, suppressions)
 }
 
 fn parse_error(text: &str, base: usize, err: &syn::Error) -> Analysis {
@@ -226,7 +240,7 @@ fn parse_error(text: &str, base: usize, err: &syn::Error) -> Analysis {
     };
     let mut diagnostic = engine_diagnostic("parse-error", start..start, format!("cannot parse this file: {reason}"));
     diagnostic.label = "the parser stopped here".into();
-    (vec![diagnostic], Vec::new(), FileFacts::default())
+    unanalysed(diagnostic)
 }
 
 /// Bytes the parser must not see: a UTF-8 byte order mark, a `#!` line (but not `#![attr]`) and
@@ -255,12 +269,20 @@ pub fn parser_offset(text: &str) -> usize {
 }
 
 fn engine_diagnostic(rule: &'static str, range: std::ops::Range<usize>, message: String) -> Diagnostic {
-    let mut diagnostic = Diagnostic::new(rule, Severity::Error, range, message);
-    diagnostic.help = Some(match rule {
-        "parse-error" => "async-lint checks code that rustc accepts; fix the syntax or exclude the file".into(),
-        "io-error" => "check that the file exists, is readable and is UTF-8 encoded".into(),
-        _ => "this is a bug in async-lint, not in your code".into(),
-    });
+    let (severity, help) = match rule {
+        "parse-error" => {
+            (Severity::Error, "async-lint checks code that rustc accepts; fix the syntax or exclude the file")
+        }
+        "io-error" => (Severity::Error, "check that the file exists, is readable and is UTF-8 encoded"),
+        "unused-suppression" => (Severity::Warning, "remove it: nothing of that rule is found where it applies"),
+        "invalid-suppression" => (
+            Severity::Warning,
+            "write `// async-lint: allow(rule-id) -- reason` (or `file-allow(..)` for the whole file)",
+        ),
+        _ => (Severity::Error, "this is a bug in async-lint, not in your code"),
+    };
+    let mut diagnostic = Diagnostic::new(rule, severity, range, message);
+    diagnostic.help = Some(help.into());
     diagnostic
 }
 
@@ -288,13 +310,13 @@ mod tests {
     #[test]
     fn a_panicking_rule_becomes_an_internal_error_for_that_file() {
         super::guard::install_hook();
-        let (diagnostics, _, _) = analyse_with("fn f() { g(); }", false, Runtime::Unknown, &[&PANICKING]);
+        let (diagnostics, _, _, _) = analyse_with("fn f() { g(); }", false, Runtime::Unknown, &[&PANICKING]);
         assert_eq!(diagnostics.len(), 1);
         assert_eq!(diagnostics[0].rule, "internal-error");
         assert!(diagnostics[0].message.contains("panicked at src/engine/mod.rs:"), "{}", diagnostics[0].message);
         assert!(diagnostics[0].message.contains("rule bug"), "{}", diagnostics[0].message);
         // The next file on this thread is analysed as usual.
-        let (diagnostics, _, _) = analyse_with("fn f() {}", false, Runtime::Unknown, &[&PANICKING]);
+        let (diagnostics, _, _, _) = analyse_with("fn f() {}", false, Runtime::Unknown, &[&PANICKING]);
         assert!(diagnostics.is_empty());
     }
 
@@ -311,7 +333,7 @@ fn direct() {
 }
 async fn not_sync() { wait(f()); helper(); }
 ";
-        let (_, _, facts) = analyse_with(source, false, Runtime::Unknown, &[]);
+        let (_, _, facts, _) = analyse_with(source, false, Runtime::Unknown, &[]);
         let found: Vec<_> = facts.fns.iter().map(|d| (d.name.as_str(), d.block_on.clone(), d.calls.clone())).collect();
         let at = |call: &str, line, column| {
             Some(super::index::BlockOn { call: call.into(), path: PathBuf::new(), line, column })

@@ -116,9 +116,40 @@ rules! {
     lock_across_await,
 }
 
-/// Ids of diagnostics the engine itself reports; they have no rule file.
-pub const ENGINE_IDS: &[&str] = &["parse-error", "io-error", "internal-error"];
+/// Ids of diagnostics the engine itself reports; they have no rule file and cannot be suppressed
+/// by a comment.
+pub const ENGINE_IDS: &[&str] =
+    &["parse-error", "io-error", "internal-error", "unused-suppression", "invalid-suppression"];
 
 pub fn by_id(id: &str) -> Option<&'static Rule> {
     ALL.iter().copied().find(|r| r.id == id)
+}
+
+/// The rule whose id is nearest to `id` (a misspelling), if one is near enough.
+pub fn nearest(id: &str) -> Option<&'static Rule> {
+    ALL.iter().copied().min_by_key(|r| edit_distance(id, r.id)).filter(|r| edit_distance(id, r.id) <= r.id.len() / 2)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let next = (diagonal + usize::from(ca != cb)).min(row[j] + 1).min(row[j + 1] + 1);
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn suggests_the_nearest_rule_id() {
+        assert_eq!(super::nearest("block-on-async").map(|r| r.id), Some("block-on-in-async"));
+        assert_eq!(super::nearest("xyz").map(|r| r.id), None);
+    }
 }
