@@ -159,7 +159,7 @@ fn rustc_json_lines_are_cargo_compiler_messages() {
     assert_eq!(&SAMPLE[primary.byte_start as usize..primary.byte_end as usize], "block_on(fetch())");
     assert_eq!(secondary.label.as_deref(), Some("this function is async"));
     let [help, fix] = direct.children.as_slice() else { panic!("{:?}", direct.children) };
-    assert_eq!((help.level.clone(), help.spans.len()), (DiagnosticLevel::Help, 0));
+    assert_eq!((help.level, help.spans.len()), (DiagnosticLevel::Help, 0));
     assert_eq!(fix.level, DiagnosticLevel::Help);
     let [edit] = fix.spans.as_slice() else { panic!("{:?}", fix.spans) };
     assert!(edit.is_primary);
@@ -168,7 +168,7 @@ fn rustc_json_lines_are_cargo_compiler_messages() {
     assert!(direct.rendered.as_deref().unwrap().starts_with("error[block-on-in-async]: "));
 
     let transitive = &messages[1].message;
-    let levels: Vec<_> = transitive.children.iter().map(|c| c.level.clone()).collect();
+    let levels: Vec<_> = transitive.children.iter().map(|c| c.level).collect();
     assert_eq!(levels, [DiagnosticLevel::Note, DiagnosticLevel::Help]);
     assert!(transitive.children[0].message.starts_with("`load` calls `futures::executor::block_on`"));
     assert_eq!(messages[2].message.level, DiagnosticLevel::Warning);

@@ -33,6 +33,6 @@ fn rows(report: &Report) -> Vec<Row<'_>> {
     }
     let mut rows: Vec<Row> = by_rule.into_values().collect();
     // Stable: ties keep the id order of the map.
-    rows.sort_by(|a, b| b.count.cmp(&a.count));
+    rows.sort_by_key(|row| std::cmp::Reverse(row.count));
     rows
 }
