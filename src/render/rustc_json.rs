@@ -266,3 +266,24 @@ impl<'a> File<'a> {
 fn child<'a>(level: &'static str, message: &'a str, spans: Vec<Span<'a>>) -> RustcDiagnostic<'a> {
     RustcDiagnostic { message_type: None, message, code: None, level, spans, children: Vec::new(), rendered: None }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::File;
+    use crate::engine::FileReport;
+
+    #[test]
+    fn a_span_over_lines_highlights_its_part_of_each() {
+        let report = FileReport { path: PathBuf::from("./a.rs"), source: "x\n  bc\r\nd\n".into(), diagnostics: vec![] };
+        let file = File::new(&report);
+        let span = file.span(&(4..9), true, None);
+        assert_eq!(
+            (span.file_name, span.line_start, span.column_start, span.line_end, span.column_end),
+            ("a.rs", 2, 3, 3, 2)
+        );
+        let lines: Vec<_> = span.text.iter().map(|l| (l.text, l.highlight_start, l.highlight_end)).collect();
+        assert_eq!(lines, [("  bc", 3, 5), ("d", 1, 2)]);
+    }
+}
