@@ -7,12 +7,11 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use codespan_reporting::term::termcolor::Buffer;
 
 use crate::baseline::{self, Baseline};
 use crate::engine::{self, Options};
 use crate::fix;
-use crate::render;
+use crate::render::{self, Format};
 use crate::rules;
 
 #[derive(Parser, Debug)]
@@ -53,6 +52,15 @@ struct CheckArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Full)]
     format: Format,
+    /// Print how many findings each rule has (most first) instead of the findings
+    #[arg(long)]
+    statistics: bool,
+    /// Exit with 0 even when there are findings (a failed run still exits with 2)
+    #[arg(long)]
+    exit_zero: bool,
+    /// Do not print the summary line on stderr
+    #[arg(short, long)]
+    quiet: bool,
     /// When to colour the human output
     #[arg(long, value_enum, default_value_t = ColorWhen::Auto)]
     color: ColorWhen,
@@ -78,14 +86,6 @@ struct CheckArgs {
     /// findings already; prints how many were added and writes nothing on stdout
     #[arg(long)]
     add_suppressions: bool,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum Format {
-    /// rustc-style diagnostics with source snippets, then a summary line on stderr
-    Full,
-    /// One JSON document (schema: README.md, "JSON output")
-    Json,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,32 +149,25 @@ fn check(args: &CheckArgs) -> io::Result<ExitCode> {
     if args.add_suppressions {
         return Ok(engine::suppress::add::run(report));
     }
-    match args.format {
-        Format::Json => {
-            let mut out = Vec::new();
-            render::json::render(report, &mut out)?;
-            print_stdout(&out)?;
+    let colored = match args.color {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let output = render::Output { format: args.format, colored, statistics: args.statistics };
+    print_stdout(&render::to_bytes(report, &output)?)?;
+    if !args.quiet && (args.statistics || args.format.has_summary()) {
+        // On stderr, so that stdout is the same whatever the timing.
+        if args.fix {
+            eprintln!("{}", fix::summary(&fixed, request));
+        } else {
+            render::full::summary(report, started.elapsed().as_secs_f64(), &mut io::stderr())?;
         }
-        Format::Full => {
-            let colored = match args.color {
-                ColorWhen::Always => true,
-                ColorWhen::Never => false,
-                ColorWhen::Auto => io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-            };
-            let mut buffer = if colored { Buffer::ansi() } else { Buffer::no_color() };
-            render::full::render(report, &mut buffer)?;
-            print_stdout(buffer.as_slice())?;
-            // On stderr, so that stdout is the same whatever the timing.
-            if args.fix {
-                eprintln!("{}", fix::summary(&fixed, request));
-            } else {
-                render::full::summary(report, started.elapsed().as_secs_f64(), &mut io::stderr())?;
-            }
-            let hidden = baseline.as_ref().and_then(Baseline::hint);
-            fix::hint(report, request).into_iter().chain(hidden).for_each(|line| eprintln!("{line}"));
-        }
+        let hidden = baseline.as_ref().and_then(Baseline::hint);
+        fix::hint(report, request).into_iter().chain(hidden).for_each(|line| eprintln!("{line}"));
     }
-    Ok(if report.diagnostic_count() == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    let exit_one = report.diagnostic_count() > 0 && !args.exit_zero;
+    Ok(if exit_one { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 fn failed(message: &str) -> ExitCode {

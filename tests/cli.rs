@@ -162,3 +162,52 @@ fn rule_prints_documentation_and_suggests_the_nearest_id() {
         assert!(rules.contains(id), "{rules}");
     }
 }
+
+#[test]
+fn exit_zero_keeps_findings_but_exits_0_and_a_failed_run_still_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "src/bad.rs", BLOCKING.as_bytes());
+    let found = run(&["check", "src", "--exit-zero", "--format", "concise"], dir.path());
+    assert_eq!(found.status.code(), Some(0), "{}", stderr(&found));
+    assert_eq!(
+        stdout(&found),
+        "src/bad.rs:1:16: block-on-in-async `futures::executor::block_on` called inside async code\n"
+    );
+    let missing = run(&["check", "no/such/dir", "--exit-zero"], dir.path());
+    assert_eq!(missing.status.code(), Some(2));
+}
+
+#[test]
+fn quiet_drops_the_summary_line_but_not_the_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "src/bad.rs", BLOCKING.as_bytes());
+    for format in ["full", "concise", "github"] {
+        let loud = run(&["check", "src", "--format", format], dir.path());
+        assert!(stderr(&loud).starts_with("Found 1 finding"), "{format}: {}", stderr(&loud));
+        let quiet = run(&["check", "src", "-q", "--format", format], dir.path());
+        assert_eq!(quiet.status.code(), Some(1));
+        assert_eq!((stdout(&quiet), stderr(&quiet)), (stdout(&loud), String::new()), "{format}");
+    }
+    // Machine formats never print the summary: stderr stays empty for tools that read it.
+    let json = run(&["check", "src", "--format", "rustc-json"], dir.path());
+    assert_eq!(stderr(&json), "");
+}
+
+#[test]
+fn statistics_count_findings_per_rule_most_first_instead_of_the_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let source =
+        "async fn f() {\n    futures::executor::block_on(g());\n    tokio::spawn(g());\n    tokio::spawn(g());\n}\n";
+    write(dir.path(), "src/lib.rs", source);
+    write(dir.path(), "src/other.rs", BLOCKING.as_bytes());
+    write(dir.path(), "src/third.rs", "async fn h() { tokio::spawn(g()); }\n");
+    write(dir.path(), "src/fourth.rs", "async fn k() { std::thread::sleep(D); g().await; }\n");
+    let output = run(&["check", "src", "--statistics"], dir.path());
+    assert_eq!(output.status.code(), Some(1));
+    // Ties (`h` never awaits) are in id order.
+    let table = "3  spawn-without-join   [ ]\n2  block-on-in-async    [*]\n1  async-without-await  [ ]\n1  blocking-in-async    [ ]\n";
+    assert_eq!(stdout(&output), table);
+    assert!(stderr(&output).starts_with("Found 7 findings"), "{}", stderr(&output));
+    let zero = run(&["check", "src", "--statistics", "--exit-zero", "-q"], dir.path());
+    assert_eq!((zero.status.code(), stderr(&zero)), (Some(0), String::new()));
+}

@@ -38,7 +38,8 @@ pub struct Manifests {
 }
 
 impl Manifests {
-    fn get(&mut self, dir: &Path) -> Option<&Table> {
+    /// The parsed `Cargo.toml` in `dir`, if there is one and it parses.
+    pub fn get(&mut self, dir: &Path) -> Option<&Table> {
         self.parsed
             .entry(dir.to_path_buf())
             .or_insert_with(|| std::fs::read_to_string(dir.join("Cargo.toml")).ok()?.parse::<Table>().ok())

@@ -8,21 +8,36 @@ use codespan_reporting::term::termcolor::WriteColor;
 use codespan_reporting::term::{self, Config};
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::engine::Report;
+use crate::engine::{FileReport, Report};
 
 pub fn render(report: &Report, out: &mut dyn WriteColor) -> io::Result<()> {
-    let config = Config::default();
     for file in &report.files {
-        // codespan would count a byte order mark as a column; show the text after it.
-        let bom = if file.source.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
-        let text = &file.source[bom..];
-        let simple = SimpleFile::new(file.path.display().to_string(), text);
+        let source = Source::new(file);
         for diagnostic in &file.diagnostics {
-            let cs = to_codespan(diagnostic, bom, text.len());
-            term::emit_to_write_style(out, &config, &simple, &cs).map_err(to_io)?;
+            source.emit(diagnostic, out)?;
         }
     }
     Ok(())
+}
+
+/// One file's text as the human output shows it; built once per file, as it indexes the lines.
+pub struct Source<'a> {
+    file: SimpleFile<String, &'a str>,
+    /// codespan would count a byte order mark as a column: it shows the text after it.
+    bom: usize,
+}
+
+impl<'a> Source<'a> {
+    pub fn new(file: &'a FileReport) -> Self {
+        let bom = if file.source.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
+        Source { file: SimpleFile::new(file.path.display().to_string(), &file.source[bom..]), bom }
+    }
+
+    /// Writes one of the file's findings, with its snippet.
+    pub fn emit(&self, diagnostic: &Diagnostic, out: &mut dyn WriteColor) -> io::Result<()> {
+        let cs = to_codespan(diagnostic, self.bom, self.file.source().len());
+        term::emit_to_write_style(out, &Config::default(), &self.file, &cs).map_err(to_io)
+    }
 }
 
 /// `d` with its byte ranges moved back by `shift` and kept inside `0..len`.
