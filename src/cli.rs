@@ -8,6 +8,7 @@ use std::time::Instant;
 use clap::{Parser, Subcommand, ValueEnum};
 use codespan_reporting::term::termcolor::Buffer;
 
+use crate::config;
 use crate::engine::{self, Options};
 use crate::render;
 use crate::rules::{self, Rule};
@@ -56,6 +57,8 @@ struct CheckArgs {
     /// Number of worker threads (default: RAYON_NUM_THREADS, else one per core)
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     threads: Option<u16>,
+    #[command(flatten)]
+    config: config::ConfigArgs,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,8 +103,9 @@ pub fn run() -> ExitCode {
 fn check(args: &CheckArgs) -> io::Result<ExitCode> {
     let started = Instant::now();
     engine::guard::install_hook();
-    let options = Options { threads: args.threads.map(usize::from) };
-    let report = match engine::lint_paths(&args.paths, &options) {
+    let settings = config::load(&args.config, &args.paths);
+    let options = settings.map(|settings| Options { threads: args.threads.map(usize::from), settings });
+    let report = match options.and_then(|options| engine::lint_paths(&args.paths, &options)) {
         Ok(report) => report,
         Err(message) => {
             eprintln!("error: {message}");
@@ -165,7 +169,7 @@ fn rule_doc(id: &str) -> io::Result<ExitCode> {
     Ok(ExitCode::from(2))
 }
 
-fn nearest_rule(id: &str) -> Option<&'static Rule> {
+pub(crate) fn nearest_rule(id: &str) -> Option<&'static Rule> {
     rules::ALL
         .iter()
         .copied()

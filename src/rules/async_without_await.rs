@@ -70,6 +70,7 @@ declare_rule! {
     id: "async-without-await",
     category: Suspicious,
     fix: Never,
+    tests: Relaxed,
     check: check,
 }
 
@@ -83,7 +84,7 @@ fn check(node: Node<'_>, cx: &mut Context<'_>) {
     // clippy's lint for the same thing, allowed on this fn or an enclosing item.
     let allowed = cx.lint_allowed("clippy::unused_async");
     let attrs_transparent = f.attrs.iter().chain(f.container_attrs).all(is_transparent);
-    if allowed || cx.in_test_code() || !attrs_transparent || is_placeholder(f.body) {
+    if allowed || !attrs_transparent || is_placeholder(f.body) {
         return;
     }
     let awaits = Awaits::of(cx, f.body);

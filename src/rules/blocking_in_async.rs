@@ -66,14 +66,14 @@ declare_rule! {
     id: "blocking-in-async",
     category: Suspicious,
     fix: Sometimes,
+    tests: Relaxed,
     check: check,
 }
 
 fn check(node: Node<'_>, cx: &mut Context<'_>) {
-    // Tests block on purpose (fixtures on disk, a std channel from a helper thread), and the body
-    // of a `#[tokio::main]` fn runs on the thread that starts the runtime, not on a worker.
+    // The body of a `#[tokio::main]` fn runs on the thread that starts the runtime, not on a worker.
     let Some(site) = cx.async_site() else { return };
-    if site.entry_point || cx.in_test_code() {
+    if site.entry_point {
         return;
     }
     // A closure handed to the crate's own fn may be run on a blocking thread by it.
@@ -123,8 +123,8 @@ fn check(node: Node<'_>, cx: &mut Context<'_>) {
 }
 
 /// The blocking API `.m(..)` calls, and how to name it.
-fn method_api(cx: &Context<'_>, call: &syn::ExprMethodCall) -> Option<(&'static BlockingApi, String)> {
-    let blocking = &Catalog::get().blocking;
+fn method_api<'c>(cx: &Context<'c>, call: &syn::ExprMethodCall) -> Option<(&'c BlockingApi, String)> {
+    let blocking = &cx.catalog().blocking;
     let name = call.method.to_string();
     if let Some(api) = blocking.method_names.get(&name) {
         return Some((api, name));
@@ -144,7 +144,7 @@ fn method_api(cx: &Context<'_>, call: &syn::ExprMethodCall) -> Option<(&'static 
 
 /// The type a chain's value has, when the file shows it and the catalog knows the calls made.
 fn receiver_type(cx: &Context<'_>, chain: &Chain, depth: usize) -> Option<String> {
-    let blocking = &Catalog::get().blocking;
+    let blocking = &cx.catalog().blocking;
     let mut ty = if chain.called {
         blocking.returns.get(&chain.root.joined()).filter(|_| chain.root.is_external())?.clone()
     } else {

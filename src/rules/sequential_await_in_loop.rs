@@ -58,13 +58,12 @@ declare_rule! {
     id: "sequential-await-in-loop",
     category: Perf,
     fix: Never,
+    tests: Relaxed,
     check: check,
 }
 
 fn check(node: Node<'_>, cx: &mut Context<'_>) {
-    // Tests await one step at a time on purpose (deterministic order, readable failures), and
-    // their speed is not what this rule is about.
-    if !cx.in_async() || cx.in_test_code() {
+    if !cx.in_async() {
         return;
     }
     match node {

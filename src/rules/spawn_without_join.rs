@@ -43,6 +43,7 @@ declare_rule! {
     id: "spawn-without-join",
     category: Suspicious,
     fix: Never,
+    tests: Relaxed,
     check: check,
 }
 
