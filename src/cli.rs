@@ -33,7 +33,7 @@ struct Cli {
 enum Command {
     /// Check Rust files for async anti-patterns
     Check(CheckArgs),
-    /// List every rule: id, category, default severity, fix availability, summary
+    /// List every rule: id, category, default severity, fix availability, test code, summary
     Rules,
     /// Print the full documentation of one rule
     Rule {
@@ -141,14 +141,15 @@ fn print_stdout(bytes: &[u8]) -> io::Result<()> {
 }
 
 pub fn rules_table() -> Vec<u8> {
-    let mut out = String::from("ID                          CATEGORY     SEVERITY  FIX        SUMMARY\n");
+    let mut out = String::from("ID                          CATEGORY     SEVERITY  FIX        TESTS    SUMMARY\n");
     for rule in rules::ALL {
         out.push_str(&format!(
-            "{:<27} {:<12} {:<9} {:<10} {}\n",
+            "{:<27} {:<12} {:<9} {:<10} {:<8} {}\n",
             rule.id,
             rule.category.as_str(),
             rule.category.default_severity().as_str(),
             rule.fix.as_str(),
+            rule.tests.as_str(),
             rule.summary()
         ));
     }

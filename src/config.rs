@@ -420,3 +420,37 @@ fn display(path: &Path) -> String {
     let path = normalize(path);
     path.strip_prefix(&cwd).unwrap_or(&path).display().to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_enabled_answers_for_each_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let config =
+            "ignore = [\"perf\"]\n[per-file-ignores]\n\"tests/**\" = [\"block-on-in-async\", \"parse-error\"]\n";
+        std::fs::write(dir.path().join("async-lint.toml"), config).unwrap();
+        let settings = load(&ConfigArgs::default(), &[dir.path().join("src")]).unwrap();
+        assert_eq!(settings.file, Some(dir.path().join("async-lint.toml")));
+        let (lib, test) = (dir.path().join("src/lib.rs"), dir.path().join("tests/it.rs"));
+        assert!(settings.rule_enabled(&lib, "block-on-in-async"));
+        assert!(!settings.rule_enabled(&test, "block-on-in-async"));
+        assert!(!settings.rule_enabled(&test, "parse-error"));
+        assert!(settings.rule_enabled(&test, "io-error"));
+        assert!(!settings.rule_enabled(&lib, "sequential-await-in-loop"), "`perf` is ignored everywhere");
+        let ids = |path: &Path| settings.rules_for(path).iter().map(|r| r.id).collect::<Vec<_>>();
+        assert!(ids(&lib).contains(&"block-on-in-async"));
+        assert!(!ids(&test).contains(&"block-on-in-async"));
+        assert_eq!(ids(&lib).len(), rules::ALL.len() - 1);
+    }
+
+    #[test]
+    fn the_default_runs_every_rule_and_relaxes_test_code() {
+        let settings = Settings::default();
+        assert_eq!(settings.rules_for(Path::new("src/lib.rs")).len(), rules::ALL.len());
+        assert!(rules::ENGINE_IDS.iter().all(|id| settings.rule_enabled(Path::new("src/lib.rs"), id)));
+        assert_eq!(settings.test_code, TestCode::Relaxed);
+        assert!(std::ptr::eq(settings.catalog(), Catalog::get()), "no extensions: the shared built-in catalog");
+    }
+}

@@ -51,7 +51,7 @@ declare_rule! {
     /// `Box::pin(f())`; for methods only `self.name()`), or an identifier in a macro async-lint
     /// does not parse (`routes![index]`). Also left alone: a fn when the crate declares another
     /// fn or method of that name that returns a future (a `cfg` variant, or the same API on
-    /// another type), test code, empty bodies, bodies that only `todo!()`, `unimplemented!()`,
+    /// another type), test code (unless `test-code = "check"`), empty bodies, bodies that only `todo!()`, `unimplemented!()`,
     /// `unreachable!()` or `panic!(..)`, bodies that call a macro async-lint does not know and
     /// that `rules/macros.toml` does not list as never awaiting (it may expand to an `.await`, as
     /// `combine::decode_tokio!` or a crate's own `macro_rules!` may), and fns where

@@ -55,7 +55,8 @@ declare_rule! {
     /// set non-blocking and handed to `from_std`; binding only blocks when it resolves a host name.
     ///
     /// Not checked, on purpose: test code (`#[test]` / `#[tokio::test]` fns, `#[cfg(test)]`
-    /// modules, files under `tests/` or `benches/`), which blocks to set up fixtures; the body of a
+    /// modules, files under `tests/`, `benches/` or `examples/`), which blocks to set up fixtures
+    /// (checked with `test-code = "check"`); the body of a
     /// `#[tokio::main]`-style fn and an async block passed straight to `block_on`, which run on the
     /// thread that starts the runtime (an async block spawned from them is checked); and a closure
     /// passed to `spawn_blocking`, `block_in_place`, `std::thread::spawn`, `actix_web::web::block`

@@ -105,7 +105,14 @@ impl std::fmt::Debug for Rule {
 
 /// Declares a rule: its `///` doc comment becomes the text `async-lint rule <id>` prints.
 macro_rules! declare_rule {
-    ($(#[doc = $doc:literal])* id: $id:literal, category: $category:ident, fix: $fix:ident, tests: $tests:ident, check: $check:path $(,)?) => {
+    (
+        $(#[doc = $doc:literal])*
+        id: $id:literal,
+        category: $category:ident,
+        fix: $fix:ident,
+        tests: $tests:ident,
+        check: $check:path $(,)?
+    ) => {
         pub static RULE: $crate::rules::Rule = $crate::rules::Rule {
             id: $id,
             category: $crate::rules::Category::$category,
