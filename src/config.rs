@@ -23,7 +23,7 @@ const FILE_NAMES: &[&str] = &[".async-lint.toml", "async-lint.toml", "Cargo.toml
 /// What findings in test code (`#[test]` fns, `#[cfg(test)]` items, files under `tests/`,
 /// `benches/` or `examples/`) become.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
+#[serde(try_from = "String")]
 pub enum TestCode {
     /// Every rule reports in test code.
     Check,
@@ -32,6 +32,16 @@ pub enum TestCode {
     Relaxed,
     /// No rule reports in test code.
     Skip,
+}
+
+impl TryFrom<String> for TestCode {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, String> {
+        use clap::ValueEnum;
+        TestCode::from_str(&value, false)
+            .map_err(|_| format!("unknown mode `{value}`: expected `check`, `relaxed` or `skip`"))
+    }
 }
 
 impl TestCode {
@@ -93,11 +103,24 @@ struct ConfigFile {
 }
 
 #[derive(Clone, Copy, Debug, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(try_from = "String")]
 enum Level {
     Error,
     Warning,
     Off,
+}
+
+impl TryFrom<String> for Level {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, String> {
+        match value.as_str() {
+            "error" => Ok(Level::Error),
+            "warning" => Ok(Level::Warning),
+            "off" => Ok(Level::Off),
+            _ => Err(format!("unknown severity `{value}`: expected `error`, `warning` or `off`")),
+        }
+    }
 }
 
 /// The parts of a `Cargo.toml` that may hold a configuration.

@@ -188,10 +188,11 @@ fn mistakes_are_errors_that_name_the_file_line_and_column() {
     let cases = [
         ("async-lint.toml", "select = [\"all\"]\nfrobnicate = true\n", "async-lint.toml:2:1: unknown field `frobnicate`"),
         ("async-lint.toml", "ignore = [\"perf\", \"block-on-async\"]\n", "async-lint.toml:1:19: unknown rule `block-on-async` in `ignore`\n  help: did you mean `block-on-in-async`?"),
-        ("async-lint.toml", "[severity]\nblocking-in-async = \"fatal\"\n", "async-lint.toml:2:21: unknown variant `fatal`, expected one of `error`, `warning`, `off`"),
+        ("async-lint.toml", "[severity]\nblocking-in-async = \"fatal\"\n", "async-lint.toml:2:21: unknown severity `fatal`: expected `error`, `warning` or `off`"),
         ("async-lint.toml", "[severity]\nno-such-rule = \"error\"\n", "async-lint.toml:2:1: unknown rule `no-such-rule` in `severity`"),
         ("async-lint.toml", "[per-file-ignores]\n\"tests/**\" = [\"unawaited\"]\n", "async-lint.toml:2:15: unknown rule `unawaited` in `per-file-ignores`"),
-        ("async-lint.toml", "test-code = \"sometimes\"\n", "async-lint.toml:1:13: unknown variant `sometimes`"),
+        ("async-lint.toml", "test-code = \"sometimes\"\n", "async-lint.toml:1:13: unknown mode `sometimes`: expected `check`, `relaxed` or `skip`"),
+        ("async-lint.toml", "[severity]\nperf = 1\n", "async-lint.toml:2:8: invalid type: integer `1`, expected a string"),
         ("async-lint.toml", "select = [\n", "async-lint.toml:1:11: unclosed array, expected `]`"),
         ("async-lint.toml", "[extend.executors]\nspawners = []\n", "async-lint.toml:2:1: unknown field `spawners`"),
         ("Cargo.toml", "[package]\nname = \"x\"\n\n[package.metadata.async-lint]\nselect = [\"perf\"]\nexclude = \"target\"\n", "Cargo.toml:6:11: invalid type: string \"target\", expected a sequence"),
@@ -313,4 +314,35 @@ fn test_code_modes() {
     write(dir.path(), "async-lint.toml", "test-code = \"check\"\n");
     assert_eq!(lines(""), check);
     assert_eq!(lines("skip").len(), 1, "the command line wins over the file");
+}
+
+/// The ```toml blocks of the README's Configuration section, in order.
+fn readme_examples() -> Vec<String> {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let section = readme.split("\n## Configuration\n").nth(1).unwrap().split("\n## ").next().unwrap();
+    section.split("```toml\n").skip(1).map(|block| block.split("```").next().unwrap().to_string()).collect()
+}
+
+#[test]
+fn the_readme_examples_are_valid_configurations() {
+    let examples = readme_examples();
+    assert_eq!(examples.len(), 2, "the full example and the Cargo.toml form");
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "src/lib.rs", MIXED);
+    write(dir.path(), "async-lint.toml", &examples[0]);
+    let (_, value) = json(&["src"], dir.path());
+    let severities: Vec<_> = diagnostics(&value).iter().map(|d| (d["rule"].clone(), d["severity"].clone())).collect();
+    assert_eq!(
+        severities,
+        [("block-on-in-async".into(), "error".into()), ("blocking-in-async".into(), "error".into())]
+    );
+
+    std::fs::remove_file(dir.path().join("async-lint.toml")).unwrap();
+    write(dir.path(), "Cargo.toml", format!("[workspace]\n{}", examples[1]));
+    let (_, value) = json(&["src"], dir.path());
+    let severities: Vec<_> = diagnostics(&value).iter().map(|d| (d["rule"].clone(), d["severity"].clone())).collect();
+    assert_eq!(
+        severities,
+        [("block-on-in-async".into(), "error".into()), ("blocking-in-async".into(), "error".into())]
+    );
 }
