@@ -4,6 +4,7 @@
 //! `[workspace.metadata.async-lint]` above the first PATH (or `--config FILE`), then the command
 //! line's `--select`, `--extend-select`, `--ignore` and `--test-code`.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
@@ -204,7 +205,10 @@ impl PathGlobs {
 
     /// Does a glob match `path` or a folder above it (below the root)?
     pub fn matches(&self, path: &Path, is_dir: bool) -> bool {
-        let absolute = normalize(path);
+        self.matches_normalized(&normalize(path), is_dir)
+    }
+
+    fn matches_normalized(&self, absolute: &Path, is_dir: bool) -> bool {
         let Ok(relative) = absolute.strip_prefix(&self.root) else {
             return false;
         };
@@ -219,6 +223,8 @@ pub struct Settings {
     pub file: Option<PathBuf>,
     /// Rule and engine ids that are reported (before `per-file-ignores`).
     enabled: HashSet<&'static str>,
+    /// The rules among them, in registry order.
+    rules: Vec<&'static Rule>,
     severity: HashMap<&'static str, Severity>,
     exclude: Option<PathGlobs>,
     per_file_ignores: Vec<(PathGlobs, Vec<&'static str>)>,
@@ -232,6 +238,7 @@ impl Default for Settings {
         Settings {
             file: None,
             enabled: rules::ALL.iter().map(|r| r.id).chain(rules::ENGINE_IDS.iter().copied()).collect(),
+            rules: rules::ALL.to_vec(),
             severity: HashMap::new(),
             exclude: None,
             per_file_ignores: Vec::new(),
@@ -249,9 +256,12 @@ impl Settings {
     }
 
     /// The rules to run on the file at `path`.
-    pub fn rules_for(&self, path: &Path) -> Vec<&'static Rule> {
-        let ignored: HashSet<&str> = self.ignored_for(path).collect();
-        rules::ALL.iter().copied().filter(|r| self.enabled.contains(r.id) && !ignored.contains(r.id)).collect()
+    pub fn rules_for(&self, path: &Path) -> Cow<'_, [&'static Rule]> {
+        let ignored: Vec<&str> = self.ignored_for(path).collect();
+        if ignored.is_empty() {
+            return Cow::Borrowed(&self.rules);
+        }
+        Cow::Owned(self.rules.iter().copied().filter(|r| !ignored.contains(&r.id)).collect())
     }
 
     /// The severity findings of `id` are reported at.
@@ -269,8 +279,10 @@ impl Settings {
         &self.catalog
     }
 
-    fn ignored_for<'s>(&'s self, path: &'s Path) -> impl Iterator<Item = &'static str> + 's {
-        let matching = self.per_file_ignores.iter().filter(move |(globs, _)| globs.matches(path, false));
+    fn ignored_for<'s>(&'s self, path: &Path) -> impl Iterator<Item = &'static str> + 's {
+        let absolute = if self.per_file_ignores.is_empty() { PathBuf::new() } else { normalize(path) };
+        let matching =
+            self.per_file_ignores.iter().filter(move |(globs, _)| globs.matches_normalized(&absolute, false));
         matching.flat_map(|(_, ids)| ids.iter().copied())
     }
 
@@ -285,6 +297,7 @@ impl Settings {
         for id in ignore {
             self.enabled.remove(id);
         }
+        self.rules = rules::ALL.iter().copied().filter(|r| self.enabled.contains(r.id)).collect();
     }
 
     fn apply_file(&mut self, source: &Source, config: ConfigFile) -> Result<(), String> {
