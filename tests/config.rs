@@ -346,3 +346,19 @@ fn the_readme_examples_are_valid_configurations() {
         [("block-on-in-async".into(), "error".into()), ("blocking-in-async".into(), "error".into())]
     );
 }
+
+#[test]
+fn a_user_cancellation_type_counts_as_a_way_to_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = "use mycrate::Halt;
+pub async fn poll_forever(client: Client, halt: Halt) {
+    loop {
+        client.poll().await;
+    }
+}
+";
+    write(dir.path(), "src/lib.rs", source);
+    assert_eq!(rules(&["src"], dir.path()), ["missing-cancellation"]);
+    write(dir.path(), "async-lint.toml", "[extend.cancellation]\ntypes = [\"mycrate::Halt\"]\n");
+    assert_eq!(rules(&["src"], dir.path()), Vec::<String>::new());
+}
