@@ -14,6 +14,8 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;
 
+use async_lint::catalog::Catalog;
+use async_lint::config::TestCode;
 use async_lint::engine::context::SourceText;
 use async_lint::engine::manifest::Runtime;
 use async_lint::engine::walker::Walker;
@@ -132,7 +134,15 @@ fn engine(c: &mut Criterion) {
 
         // The walks reuse one tree: its spans must stay valid until the last walk.
         let file = parse(text);
-        let source = SourceText { text, base: parser_offset(text), test_file: false, runtime: Runtime::Tokio };
+        let (catalog, test_code) = (Catalog::get(), TestCode::default());
+        let source = SourceText {
+            text,
+            base: parser_offset(text),
+            test_file: false,
+            runtime: Runtime::Tokio,
+            catalog,
+            test_code,
+        };
         group.bench_function("walk/no-rules", |b| b.iter(|| walk(&source, black_box(&file), &[])));
         group.bench_function("walk/all-rules", |b| b.iter(|| walk(&source, black_box(&file), rules::ALL)));
         for &rule in rules::ALL {

@@ -1,10 +1,13 @@
 //! The API lists the rules match against. They live as data in `rules/*.toml`, embedded in the
-//! binary, so adding an API is a one-line change that needs no Rust.
+//! binary, so adding an API is a one-line change that needs no Rust. A user's configuration may
+//! extend them (`[extend]`, see [`Extensions`]): each run builds its catalog once.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::OnceLock;
+use std::ops::Range;
+use std::sync::{Arc, OnceLock};
 
 use serde::Deserialize;
+use toml::Spanned;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -124,58 +127,64 @@ pub struct BlockingApi {
 
 impl Blocking {
     fn index(&mut self) -> Result<(), String> {
-        for entry in &self.api {
-            let names = if entry.names.is_empty() { vec![None] } else { entry.names.iter().map(Some).collect() };
-            for name in names {
-                let expand = |text: &str| match name {
-                    Some(name) => text.replace("{name}", name),
-                    None => text.to_string(),
-                };
-                let api = BlockingApi {
-                    path: expand(&entry.path),
-                    kind: entry.kind,
-                    reason: entry.reason.clone(),
-                    replacement: PerRuntime {
-                        tokio: entry.tokio.as_deref().map(expand),
-                        async_std: entry.async_std.as_deref().map(expand),
-                        smol: entry.smol.as_deref().map(expand),
-                    },
-                    any: entry.any.clone(),
-                    fix: PerRuntime {
-                        tokio: entry.fix.iter().any(|r| r == "tokio"),
-                        async_std: entry.fix.iter().any(|r| r == "async-std"),
-                        smol: entry.fix.iter().any(|r| r == "smol"),
-                    },
-                };
-                if let Some(unknown) = entry.fix.iter().find(|r| !matches!(r.as_str(), "tokio" | "async-std" | "smol"))
-                {
-                    return Err(format!("`{}`: unknown runtime `{unknown}` in `fix`", api.path));
+        for entry in std::mem::take(&mut self.api) {
+            self.add(&entry, false)?;
+        }
+        Ok(())
+    }
+
+    /// Indexes one `[[api]]` entry. With `replace`, an entry for a path already listed replaces
+    /// it (a user's entry overrides the built-in one); without, it is an error.
+    fn add(&mut self, entry: &ApiEntry, replace: bool) -> Result<(), String> {
+        let names = if entry.names.is_empty() { vec![None] } else { entry.names.iter().map(Some).collect() };
+        for name in names {
+            let expand = |text: &str| match name {
+                Some(name) => text.replace("{name}", name),
+                None => text.to_string(),
+            };
+            let api = BlockingApi {
+                path: expand(&entry.path),
+                kind: entry.kind,
+                reason: entry.reason.clone(),
+                replacement: PerRuntime {
+                    tokio: entry.tokio.as_deref().map(expand),
+                    async_std: entry.async_std.as_deref().map(expand),
+                    smol: entry.smol.as_deref().map(expand),
+                },
+                any: entry.any.clone(),
+                fix: PerRuntime {
+                    tokio: entry.fix.iter().any(|r| r == "tokio"),
+                    async_std: entry.fix.iter().any(|r| r == "async-std"),
+                    smol: entry.fix.iter().any(|r| r == "smol"),
+                },
+            };
+            if let Some(unknown) = entry.fix.iter().find(|r| !matches!(r.as_str(), "tokio" | "async-std" | "smol")) {
+                return Err(format!("`{}`: unknown runtime `{unknown}` in `fix`", api.path));
+            }
+            if api.path.contains('{') {
+                return Err(format!("`{}`: a `{{..}}` placeholder without `names`", api.path));
+            }
+            let (head, last) = match api.path.rsplit_once("::") {
+                Some((head, last)) => (head.to_string(), last.to_string()),
+                None => (String::new(), api.path.clone()),
+            };
+            let needs_head = matches!(api.kind, ApiKind::Method | ApiKind::TraitMethod);
+            if needs_head && head.is_empty() {
+                return Err(format!("`{}`: a {:?} entry needs a `Type::method` path", api.path, api.kind));
+            }
+            let path = api.path.clone();
+            let replaced = match api.kind {
+                ApiKind::Fn => self.fns.insert(api.path.clone(), api),
+                ApiKind::Prefix => {
+                    self.prefixes.push(api);
+                    None
                 }
-                if api.path.contains('{') {
-                    return Err(format!("`{}`: a `{{..}}` placeholder without `names`", api.path));
-                }
-                let (head, last) = match api.path.rsplit_once("::") {
-                    Some((head, last)) => (head.to_string(), last.to_string()),
-                    None => (String::new(), api.path.clone()),
-                };
-                let needs_head = matches!(api.kind, ApiKind::Method | ApiKind::TraitMethod);
-                if needs_head && head.is_empty() {
-                    return Err(format!("`{}`: a {:?} entry needs a `Type::method` path", api.path, api.kind));
-                }
-                let path = api.path.clone();
-                let replaced = match api.kind {
-                    ApiKind::Fn => self.fns.insert(api.path.clone(), api),
-                    ApiKind::Prefix => {
-                        self.prefixes.push(api);
-                        None
-                    }
-                    ApiKind::Method => self.methods.insert(api.path.clone(), api),
-                    ApiKind::TraitMethod => self.trait_methods.insert(last, BlockingApi { path: head, ..api }),
-                    ApiKind::MethodName => self.method_names.insert(last, api),
-                };
-                if replaced.is_some() {
-                    return Err(format!("`{path}` is listed twice"));
-                }
+                ApiKind::Method => self.methods.insert(api.path.clone(), api),
+                ApiKind::TraitMethod => self.trait_methods.insert(last, BlockingApi { path: head, ..api }),
+                ApiKind::MethodName => self.method_names.insert(last, api),
+            };
+            if replaced.is_some() && !replace {
+                return Err(format!("`{path}` is listed twice"));
             }
         }
         Ok(())
@@ -246,10 +255,89 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("rules/locks.toml", include_str!("../rules/locks.toml")),
 ];
 
+/// What a user's configuration adds to the built-in lists (`[extend]` in `async-lint.toml`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Extensions {
+    #[serde(default)]
+    blocking_apis: BlockingExtensions,
+    #[serde(default)]
+    executors: ExecutorExtensions,
+    #[serde(default)]
+    cancellation: CancellationExtensions,
+}
+
+/// `[extend.blocking-apis]`: `api` entries of the same shape as `rules/blocking-apis.toml`'s.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BlockingExtensions {
+    #[serde(default)]
+    api: Vec<Spanned<ApiEntry>>,
+}
+
+/// `[extend.executors]`: fully resolved paths of `block_on` fns, spawners and offload fns.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ExecutorExtensions {
+    #[serde(default)]
+    block_on: Vec<String>,
+    #[serde(default)]
+    spawn: Vec<String>,
+    #[serde(default)]
+    offload: Vec<String>,
+}
+
+/// `[extend.cancellation]`: fully resolved paths of types that are a cancellation input.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CancellationExtensions {
+    #[serde(default)]
+    types: Vec<String>,
+}
+
+impl Extensions {
+    pub fn is_empty(&self) -> bool {
+        let executors = &self.executors;
+        self.blocking_apis.api.is_empty()
+            && executors.block_on.is_empty()
+            && executors.spawn.is_empty()
+            && executors.offload.is_empty()
+            && self.cancellation.types.is_empty()
+    }
+}
+
 impl Catalog {
+    /// The built-in catalog, parsed once per process.
     pub fn get() -> &'static Catalog {
-        static CATALOG: OnceLock<Catalog> = OnceLock::new();
-        CATALOG.get_or_init(|| Catalog::parse().unwrap_or_else(|e| panic!("embedded catalog: {e}")))
+        Catalog::builtin_shared()
+    }
+
+    /// The built-in catalog, shared: what a run without extensions uses.
+    pub fn builtin() -> Arc<Catalog> {
+        Arc::clone(Catalog::builtin_shared())
+    }
+
+    fn builtin_shared() -> &'static Arc<Catalog> {
+        static CATALOG: OnceLock<Arc<Catalog>> = OnceLock::new();
+        CATALOG.get_or_init(|| Arc::new(Catalog::parse().unwrap_or_else(|e| panic!("embedded catalog: {e}"))))
+    }
+
+    /// The built-in catalog with a user's extensions. An error names the byte range of the
+    /// configuration entry at fault.
+    pub fn extended(extensions: &Extensions) -> Result<Arc<Catalog>, (Range<usize>, String)> {
+        if extensions.is_empty() {
+            return Ok(Catalog::builtin());
+        }
+        let mut catalog = Catalog::parse().map_err(|e| (0..0, e))?;
+        for entry in &extensions.blocking_apis.api {
+            catalog.blocking.add(entry.get_ref(), true).map_err(|e| (entry.span(), e))?;
+        }
+        let executors = &extensions.executors;
+        catalog.executors.block_on.extend(executors.block_on.iter().cloned());
+        catalog.executors.spawn.extend(executors.spawn.iter().cloned());
+        catalog.executors.offload.extend(executors.offload.iter().cloned());
+        catalog.cancellation.types.extend(extensions.cancellation.types.iter().cloned());
+        Ok(Arc::new(catalog))
     }
 
     pub fn parse() -> Result<Catalog, String> {

@@ -9,6 +9,7 @@ use std::time::Instant;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::baseline::{self, Baseline};
+use crate::config;
 use crate::engine::{self, Options};
 use crate::fix;
 use crate::render::{self, Format};
@@ -34,7 +35,7 @@ struct Cli {
 enum Command {
     /// Check Rust files for async anti-patterns
     Check(CheckArgs),
-    /// List every rule: id, category, default severity, fix availability, summary
+    /// List every rule: id, category, default severity, fix availability, test code, summary
     Rules,
     /// Print the full documentation of one rule
     Rule {
@@ -86,6 +87,8 @@ struct CheckArgs {
     /// findings already; prints how many were added and writes nothing on stdout
     #[arg(long)]
     add_suppressions: bool,
+    #[command(flatten)]
+    config: config::ConfigArgs,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,7 +130,10 @@ pub fn run_from(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> 
 fn check(args: &CheckArgs) -> io::Result<ExitCode> {
     let started = Instant::now();
     engine::guard::install_hook();
-    let options = Options { threads: args.threads.map(usize::from), ..Options::default() };
+    let options = match config::load(&args.config, &args.paths) {
+        Ok(settings) => Options { threads: args.threads.map(usize::from), settings, ..Options::default() },
+        Err(message) => return Ok(failed(&message)),
+    };
     let request = fix::Request { fix: args.fix, diff: args.diff, unsafe_fixes: args.unsafe_fixes };
     let baseline = match args.baseline.as_deref().map(Baseline::load).transpose() {
         Ok(baseline) => baseline,
@@ -182,14 +188,15 @@ fn print_stdout(bytes: &[u8]) -> io::Result<()> {
 }
 
 pub fn rules_table() -> Vec<u8> {
-    let mut out = String::from("ID                          CATEGORY     SEVERITY  FIX        SUMMARY\n");
+    let mut out = String::from("ID                          CATEGORY     SEVERITY  FIX        TESTS    SUMMARY\n");
     for rule in rules::ALL {
         out.push_str(&format!(
-            "{:<27} {:<12} {:<9} {:<10} {}\n",
+            "{:<27} {:<12} {:<9} {:<10} {:<8} {}\n",
             rule.id,
             rule.category.as_str(),
             rule.category.default_severity().as_str(),
             rule.fix.as_str(),
+            rule.tests.as_str(),
             rule.summary()
         ));
     }

@@ -11,6 +11,7 @@ use super::index::{Condition, Deferred, FileFacts};
 use super::manifest::Runtime;
 use super::resolve::{Chain, Names, Resolved};
 use crate::catalog::Catalog;
+use crate::config::TestCode;
 use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Label};
 use crate::rules::Rule;
 
@@ -96,6 +97,10 @@ pub struct SourceText<'s> {
     pub test_file: bool,
     /// The async runtime the file's crate depends on.
     pub runtime: Runtime,
+    /// The run's API lists (the built-in ones and the configuration's extensions).
+    pub catalog: &'s Catalog,
+    /// Which rules report in test code.
+    pub test_code: TestCode,
 }
 
 /// Everything a file's analysis produces.
@@ -194,8 +199,8 @@ impl<'w> Context<'w> {
         callee(self.names, call)
     }
 
-    pub fn catalog(&self) -> &'static Catalog {
-        Catalog::get()
+    pub fn catalog(&self) -> &'w Catalog {
+        self.source.catalog
     }
 
     pub fn range<T: Spanned + ?Sized>(&self, node: &T) -> Range<usize> {

@@ -7,6 +7,8 @@ use std::sync::Mutex;
 
 use ignore::{WalkBuilder, WalkState};
 
+use crate::config::PathGlobs;
+
 /// A problem with one path found while walking (an unreadable folder, a symlink loop).
 #[derive(Debug)]
 pub struct WalkError {
@@ -23,6 +25,12 @@ pub struct Discovery {
 
 /// Walks every root in parallel. A root that does not exist is an error for the whole run.
 pub fn discover(roots: &[PathBuf]) -> Result<Discovery, String> {
+    discover_excluding(roots, None)
+}
+
+/// [`discover`], skipping the files and folders `exclude` matches (the configuration's
+/// `exclude`); a root the user named is checked all the same.
+pub fn discover_excluding(roots: &[PathBuf], exclude: Option<PathGlobs>) -> Result<Discovery, String> {
     let files = Mutex::new(BTreeSet::new());
     let errors = Mutex::new(Vec::new());
     for root in roots {
@@ -39,7 +47,14 @@ pub fn discover(roots: &[PathBuf]) -> Result<Discovery, String> {
             .ignore(true)
             .parents(true)
             .require_git(false)
-            .filter_entry(|entry| !(entry.depth() > 0 && entry.file_name() == "target" && is_dir(entry)))
+            .filter_entry({
+                let exclude = exclude.clone();
+                move |entry| {
+                    let below_root = entry.depth() > 0;
+                    let excluded = exclude.as_ref().is_some_and(|globs| globs.matches(entry.path(), is_dir(entry)));
+                    !(below_root && (excluded || (entry.file_name() == "target" && is_dir(entry))))
+                }
+            })
             .build_parallel()
             .run(|| {
                 Box::new(|entry| {
@@ -90,11 +105,12 @@ pub fn read_source(path: &Path) -> Result<String, String> {
     })
 }
 
-/// Is the file test code by where it is: under a `tests/`, `test/` or `benches/` folder (integration
-/// tests, benchmarks, `src/tests/mod.rs`), or named `tests.rs` / `test.rs` (by convention the
-/// file of a `#[cfg(test)] mod tests;`, whose attribute lives in another file).
+/// Is the file test code by where it is: under a `tests/`, `test/`, `benches/` or `examples/` folder
+/// (integration tests, benchmarks, examples, `src/tests/mod.rs`), or named `tests.rs` / `test.rs`
+/// (by convention the file of a `#[cfg(test)] mod tests;`, whose attribute lives in another file).
 pub fn is_test_file(path: &Path) -> bool {
-    let is_test_name = |name: &std::ffi::OsStr| name == "tests" || name == "test" || name == "benches";
+    let is_test_name =
+        |name: &std::ffi::OsStr| name == "tests" || name == "test" || name == "benches" || name == "examples";
     path.file_stem().is_some_and(|stem| stem == "tests" || stem == "test")
         || path.ancestors().skip(1).any(|dir| dir.file_name().is_some_and(is_test_name))
 }
@@ -158,6 +174,7 @@ mod tests {
         assert!(is_test_file(Path::new("tests/fixtures.rs")));
         assert!(is_test_file(Path::new("crate/tests/common/mod.rs")));
         assert!(is_test_file(Path::new("crate/benches/parse.rs")));
+        assert!(is_test_file(Path::new("crate/examples/client.rs")));
         assert!(is_test_file(Path::new("src/client/options/test.rs")));
         assert!(is_test_file(Path::new("src/sdam/test/sdam.rs")));
         assert!(!is_test_file(Path::new("src/lib.rs")));

@@ -20,8 +20,9 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use crate::config::Settings;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::rules::{self, Rule};
+use crate::rules::Rule;
 use context::SourceText;
 use index::{CrateIndex, Deferred, FileFacts};
 use manifest::{Manifests, Runtime};
@@ -38,6 +39,8 @@ pub struct Options {
     /// Texts to lint instead of what these files hold on disk (fixes not written yet), by path as
     /// discovered.
     pub texts: HashMap<PathBuf, Arc<str>>,
+    /// Which rules run where, severities, test code, the catalog (`config::load`).
+    pub settings: Settings,
 }
 
 /// One file's findings, with the source text they point into.
@@ -74,7 +77,7 @@ struct FileOutcome {
 }
 
 pub fn lint_paths(paths: &[PathBuf], options: &Options) -> Result<Report, String> {
-    lint_discovered(files::discover(paths)?, options)
+    lint_discovered(files::discover_excluding(paths, options.settings.exclude().cloned())?, options)
 }
 
 /// Lints files already discovered. A file that has gone since is reported, not fatal.
@@ -84,21 +87,35 @@ pub fn lint_discovered(discovery: files::Discovery, options: &Options) -> Result
     let runtimes: Vec<Runtime> =
         roots.iter().map(|root| root.as_deref().map_or(Runtime::Unknown, |r| manifests.runtime(r))).collect();
     let pool = thread_pool(options.threads)?;
+    let settings = &options.settings;
     let outcomes: Vec<FileOutcome> = pool.install(|| {
         discovery
             .files
             .par_iter()
             .zip(groups.par_iter())
-            .map(|(path, &group)| lint_file(path, group, runtimes[group], &options.texts))
+            .map(|(path, &group)| lint_file(path, group, runtimes[group], options))
             .collect()
     });
-    let mut report = settle(outcomes);
+    let mut report = settle(outcomes, settings);
     for error in discovery.errors {
         let diagnostic = engine_diagnostic("io-error", 0..0, error.message);
         report.files.push(FileReport { path: error.path, source: Arc::from(""), diagnostics: vec![diagnostic] });
     }
+    apply_settings(&mut report, settings);
     report.files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(report)
+}
+
+/// Drops the findings of ids the settings turn off for their file (engine ids: rules that are
+/// off were not run) and sets the severities the settings choose.
+fn apply_settings(report: &mut Report, settings: &Settings) {
+    for file in &mut report.files {
+        file.diagnostics.retain(|d| settings.rule_enabled(&file.path, d.rule));
+        for diagnostic in &mut file.diagnostics {
+            diagnostic.severity = settings.severity(diagnostic.rule).unwrap_or(diagnostic.severity);
+        }
+    }
+    report.files.retain(|file| !file.diagnostics.is_empty());
 }
 
 /// The worker pool the parallel pass runs on (`threads`: `None` lets rayon decide). Public so the
@@ -111,33 +128,49 @@ pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, String> 
     builder.build().map_err(|e| format!("cannot start worker threads: {e}"))
 }
 
-/// Lints one source text as a crate of its own, with no `Cargo.toml` (for tests and fuzzing).
+/// Lints one source text as a crate of its own, with no `Cargo.toml`, under the default settings
+/// (for tests and fuzzing).
 pub fn lint_source(path: &Path, text: &str) -> FileReport {
-    lint_source_with(path, text, rules::ALL)
+    lint_source_with_settings(path, text, &Settings::default())
+}
+
+/// [`lint_source`] under the given settings.
+pub fn lint_source_with_settings(path: &Path, text: &str, settings: &Settings) -> FileReport {
+    lint_text(path, text, &settings.rules_for(path), settings)
 }
 
 /// [`lint_source`] with only the given rules (for benchmarking one rule alone). With no rules the
 /// file is still parsed, walked and indexed.
 pub fn lint_source_with(path: &Path, text: &str, rules: &[&'static Rule]) -> FileReport {
-    let (diagnostics, deferred, facts, suppressions) =
-        analyse_with(text, files::is_test_file(path), Runtime::Unknown, rules);
+    lint_text(path, text, rules, &Settings::default())
+}
+
+fn lint_text(path: &Path, text: &str, rules: &[&'static Rule], settings: &Settings) -> FileReport {
+    let test_file = files::is_test_file(path);
+    let (diagnostics, deferred, facts, suppressions) = analyse_with(text, test_file, Runtime::Unknown, rules, settings);
     let source = Arc::from(text);
     let outcome =
         FileOutcome { path: path.to_path_buf(), group: 0, source, diagnostics, deferred, facts, suppressions };
-    let mut report = settle(vec![outcome]);
+    let mut report = settle(vec![outcome], settings);
+    apply_settings(&mut report, settings);
     report.files.pop().unwrap_or(FileReport { path: path.to_path_buf(), source: Arc::from(text), diagnostics: vec![] })
 }
 
-fn lint_file(path: &Path, group: usize, runtime: Runtime, texts: &HashMap<PathBuf, Arc<str>>) -> FileOutcome {
-    if let Some(text) = texts.get(path) {
-        let (diagnostics, deferred, facts, suppressions) = analyse(text, files::is_test_file(path), runtime);
+fn lint_file(path: &Path, group: usize, runtime: Runtime, options: &Options) -> FileOutcome {
+    let settings = &options.settings;
+    let analyse = |text: &str| {
+        let rules = settings.rules_for(path);
+        analyse_with(text, files::is_test_file(path), runtime, &rules, settings)
+    };
+    if let Some(text) = options.texts.get(path) {
+        let (diagnostics, deferred, facts, suppressions) = analyse(text);
         // Keep the text even with no findings: `settle` must not read the file on disk instead.
         let source = text.clone();
         return FileOutcome { path: path.to_path_buf(), group, source, diagnostics, deferred, facts, suppressions };
     }
     let (source, (diagnostics, deferred, facts, suppressions)) = match files::read_source(path) {
         Ok(text) => {
-            let analysis = analyse(&text, files::is_test_file(path), runtime);
+            let analysis = analyse(&text);
             (text, analysis)
         }
         Err(message) => {
@@ -152,7 +185,7 @@ fn lint_file(path: &Path, group: usize, runtime: Runtime, texts: &HashMap<PathBu
 }
 
 /// Builds each crate's index and keeps the deferred findings it confirms.
-fn settle(mut outcomes: Vec<FileOutcome>) -> Report {
+fn settle(mut outcomes: Vec<FileOutcome>, settings: &Settings) -> Report {
     let files_analysed = outcomes.len();
     let mut indexes: HashMap<usize, CrateIndex> = HashMap::new();
     for outcome in &mut outcomes {
@@ -168,8 +201,9 @@ fn settle(mut outcomes: Vec<FileOutcome>) -> Report {
                 diagnostics.push(diagnostic);
             }
         }
-        // Every rule runs on every file for now; a rule that did not run must not be called unused.
-        let mut diagnostics = outcome.suppressions.apply(diagnostics, |_| true);
+        // A rule the settings turn off for this file did not run: its suppressions are not unused.
+        let enabled = |rule: &str| settings.rule_enabled(&outcome.path, rule);
+        let mut diagnostics = outcome.suppressions.apply(diagnostics, enabled);
         if diagnostics.is_empty() {
             continue;
         }
@@ -193,14 +227,16 @@ fn unanalysed(diagnostic: Diagnostic) -> Analysis {
     (vec![diagnostic], Vec::new(), FileFacts::default(), Suppressions::default())
 }
 
-/// Parses and walks one source text. A panic in a rule becomes an `internal-error` finding for
-/// this file only.
-fn analyse(text: &str, test_file: bool, runtime: Runtime) -> Analysis {
-    analyse_with(text, test_file, runtime, rules::ALL)
-}
-
-fn analyse_with(text: &str, test_file: bool, runtime: Runtime, rules: &[&'static Rule]) -> Analysis {
-    let result = guard::catch(|| analyse_unguarded(text, test_file, runtime, rules));
+/// Parses and walks one source text with `rules`. A panic in a rule becomes an `internal-error`
+/// finding for this file only.
+fn analyse_with(
+    text: &str,
+    test_file: bool,
+    runtime: Runtime,
+    rules: &[&'static Rule],
+    settings: &Settings,
+) -> Analysis {
+    let result = guard::catch(|| analyse_unguarded(text, test_file, runtime, rules, settings));
     // proc-macro2 keeps every parsed source in a thread-local map; drop it once spans are turned
     // into byte ranges so memory is bounded by the largest file, not the whole tree.
     proc_macro2::extra::invalidate_current_thread_spans();
@@ -210,9 +246,16 @@ fn analyse_with(text: &str, test_file: bool, runtime: Runtime, rules: &[&'static
     })
 }
 
-fn analyse_unguarded(text: &str, test_file: bool, runtime: Runtime, rules: &[&'static Rule]) -> Analysis {
+fn analyse_unguarded(
+    text: &str,
+    test_file: bool,
+    runtime: Runtime,
+    rules: &[&'static Rule],
+    settings: &Settings,
+) -> Analysis {
     let base = parser_offset(text);
-    let source = SourceText { text, base, test_file, runtime };
+    let (catalog, test_code) = (settings.catalog(), settings.test_code);
+    let source = SourceText { text, base, test_file, runtime, catalog, test_code };
     let file = match syn::parse_str::<syn::File>(&text[base..]) {
         Ok(file) => file,
         Err(err) => match edition2015::parse_with_dyn_fn_traits(&text[base..]) {
@@ -290,8 +333,13 @@ fn engine_diagnostic(rule: &'static str, range: std::ops::Range<usize>, message:
 mod tests {
     use std::path::PathBuf;
 
-    use super::{analyse_with, parser_offset, Runtime};
-    use crate::rules::{Category, Context, FixAvailability, Node, Rule};
+    use super::{parser_offset, Runtime};
+    use crate::config::Settings;
+    use crate::rules::{Category, Context, FixAvailability, InTests, Node, Rule};
+
+    fn analyse_with(text: &str, rules: &[&'static Rule]) -> super::Analysis {
+        super::analyse_with(text, false, Runtime::Unknown, rules, &Settings::default())
+    }
 
     fn panics_on_calls(node: Node<'_>, _: &mut Context<'_>) {
         if let Node::Call(_) = node {
@@ -303,6 +351,7 @@ mod tests {
         id: "panicking",
         category: Category::Correctness,
         fix: FixAvailability::Never,
+        tests: InTests::Checked,
         doc: "",
         check: panics_on_calls,
     };
@@ -310,13 +359,13 @@ mod tests {
     #[test]
     fn a_panicking_rule_becomes_an_internal_error_for_that_file() {
         super::guard::install_hook();
-        let (diagnostics, _, _, _) = analyse_with("fn f() { g(); }", false, Runtime::Unknown, &[&PANICKING]);
+        let (diagnostics, _, _, _) = analyse_with("fn f() { g(); }", &[&PANICKING]);
         assert_eq!(diagnostics.len(), 1);
         assert_eq!(diagnostics[0].rule, "internal-error");
         assert!(diagnostics[0].message.contains("panicked at src/engine/mod.rs:"), "{}", diagnostics[0].message);
         assert!(diagnostics[0].message.contains("rule bug"), "{}", diagnostics[0].message);
         // The next file on this thread is analysed as usual.
-        let (diagnostics, _, _, _) = analyse_with("fn f() {}", false, Runtime::Unknown, &[&PANICKING]);
+        let (diagnostics, _, _, _) = analyse_with("fn f() {}", &[&PANICKING]);
         assert!(diagnostics.is_empty());
     }
 
@@ -333,7 +382,7 @@ fn direct() {
 }
 async fn not_sync() { wait(f()); helper(); }
 ";
-        let (_, _, facts, _) = analyse_with(source, false, Runtime::Unknown, &[]);
+        let (_, _, facts, _) = analyse_with(source, &[]);
         let found: Vec<_> = facts.fns.iter().map(|d| (d.name.as_str(), d.block_on.clone(), d.calls.clone())).collect();
         let at = |call: &str, line, column| {
             Some(super::index::BlockOn { call: call.into(), path: PathBuf::new(), line, column })

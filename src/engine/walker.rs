@@ -69,7 +69,12 @@ impl<'a> Walker<'a> {
     }
 
     fn dispatch(&mut self, node: Node<'_>) {
+        let in_test_code = self.test_depth > 0;
         for &rule in self.rules {
+            // The one place the `test-code` setting applies: a rule it turns off is not run.
+            if in_test_code && !self.source.test_code.runs(rule) {
+                continue;
+            }
             let mut cx = Context {
                 rule,
                 source: self.source,
@@ -77,7 +82,7 @@ impl<'a> Walker<'a> {
                 exec: &self.exec,
                 allowed: &self.allowed,
                 attrs: &self.attrs,
-                in_test_code: self.test_depth > 0,
+                in_test_code,
                 awaited: self.awaited,
                 sink: &mut self.sink,
             };
@@ -184,7 +189,7 @@ impl<'a> Walker<'a> {
     fn record_fn(&mut self, sig: &syn::Signature, attrs: &[syn::Attribute], body: Option<&Block>) {
         // Only cancellation types are ever asked about; keeping the rest would make the index grow
         // with every parameter of every fn in the tree.
-        let catalog = Catalog::get();
+        let catalog = self.source.catalog;
         let mut param_types: Vec<Option<String>> = sig
             .inputs
             .iter()
@@ -207,7 +212,7 @@ impl<'a> Walker<'a> {
             returns_result: future_output(sig).is_some_and(is_result_type),
             receiver: sig.receiver().is_some(),
             param_types,
-            offloads: body.is_some_and(|body| offloads_param(sig, body)),
+            offloads: body.is_some_and(|body| offloads_param(sig, body, catalog)),
             block_on: None,
             offloads_block_on: false,
             calls: Vec::new(),
@@ -525,7 +530,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
 
     fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
         self.dispatch(Node::Call(call));
-        let executors = &Catalog::get().executors;
+        let executors = &self.source.catalog.executors;
         let resolved = callee(&self.names, call);
         let offload = resolved.as_ref().is_some_and(|r| r.is_in(&executors.offload));
         let own = resolved.as_ref().filter(|r| matches!(r.origin, Origin::Crate | Origin::Unknown));
@@ -558,14 +563,14 @@ impl<'ast> Visit<'ast> for Walker<'_> {
     fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
         self.dispatch(Node::MethodCall(call));
         let method = call.method.to_string();
-        let offload = Catalog::get().executors.offload_methods.contains(&method);
+        let offload = self.source.catalog.executors.offload_methods.contains(&method);
         // `self.run()` not awaited at once: its future is used as a value (`spawn(self.run())`).
         let on_self = matches!(peel(&call.receiver), Expr::Path(p) if p.path.is_ident("self"));
         if on_self && !self.is_awaited(call) {
             self.record_value(method.clone());
         }
         self.visit_expr(&call.receiver);
-        let block_on = Catalog::get().executors.block_on_methods.contains(&method);
+        let block_on = self.source.catalog.executors.block_on_methods.contains(&method);
         if block_on {
             self.record_block_on(format!(".{method}"), self.span_range(call.method.span()).start);
         } else if on_self {
@@ -612,10 +617,10 @@ impl<'ast> Visit<'ast> for Walker<'_> {
 /// closure (`spawn_blocking(f)`, `spawn_blocking(move || f())`)? Offload calls are matched by
 /// the last segment of their name, as the crate's own wrappers are named after what they wrap
 /// (`crate::blocking::spawn_blocking`).
-fn offloads_param(sig: &syn::Signature, body: &Block) -> bool {
+fn offloads_param(sig: &syn::Signature, body: &Block, catalog: &Catalog) -> bool {
     struct Finder<'p> {
         params: &'p [String],
-        names: HashSet<&'static str>,
+        names: HashSet<&'p str>,
         found: bool,
     }
     impl Finder<'_> {
@@ -649,7 +654,7 @@ fn offloads_param(sig: &syn::Signature, body: &Block) -> bool {
     if params.is_empty() {
         return false;
     }
-    let executors = &Catalog::get().executors;
+    let executors = &catalog.executors;
     let offload_fns = executors.offload.iter().filter_map(|path| path.rsplit("::").next());
     let names = offload_fns.chain(executors.offload_methods.iter().map(String::as_str)).collect();
     let mut finder = Finder { params: &params, names, found: false };

@@ -51,7 +51,7 @@ declare_rule! {
     /// `Box::pin(f())`; for methods only `self.name()`), or an identifier in a macro async-lint
     /// does not parse (`routes![index]`). Also left alone: a fn when the crate declares another
     /// fn or method of that name that returns a future (a `cfg` variant, or the same API on
-    /// another type), test code, empty bodies, bodies that only `todo!()`, `unimplemented!()`,
+    /// another type), test code (unless `test-code = "check"`), empty bodies, bodies that only `todo!()`, `unimplemented!()`,
     /// `unreachable!()` or `panic!(..)`, bodies that call a macro async-lint does not know and
     /// that `rules/macros.toml` does not list as never awaiting (it may expand to an `.await`, as
     /// `combine::decode_tokio!` or a crate's own `macro_rules!` may), and fns where
@@ -70,6 +70,7 @@ declare_rule! {
     id: "async-without-await",
     category: Suspicious,
     fix: Never,
+    tests: Relaxed,
     check: check,
 }
 
@@ -83,7 +84,7 @@ fn check(node: Node<'_>, cx: &mut Context<'_>) {
     // clippy's lint for the same thing, allowed on this fn or an enclosing item.
     let allowed = cx.lint_allowed("clippy::unused_async");
     let attrs_transparent = f.attrs.iter().chain(f.container_attrs).all(is_transparent);
-    if allowed || cx.in_test_code() || !attrs_transparent || is_placeholder(f.body) {
+    if allowed || !attrs_transparent || is_placeholder(f.body) {
         return;
     }
     let awaits = Awaits::of(cx, f.body);

@@ -64,6 +64,7 @@ declare_rule! {
     id: "block-on-in-async",
     category: Correctness,
     fix: Sometimes,
+    tests: Checked,
     check: check,
 }
 

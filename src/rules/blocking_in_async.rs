@@ -55,7 +55,8 @@ declare_rule! {
     /// set non-blocking and handed to `from_std`; binding only blocks when it resolves a host name.
     ///
     /// Not checked, on purpose: test code (`#[test]` / `#[tokio::test]` fns, `#[cfg(test)]`
-    /// modules, files under `tests/` or `benches/`), which blocks to set up fixtures; the body of a
+    /// modules, files under `tests/`, `benches/` or `examples/`), which blocks to set up fixtures
+    /// (checked with `test-code = "check"`); the body of a
     /// `#[tokio::main]`-style fn and an async block passed straight to `block_on`, which run on the
     /// thread that starts the runtime (an async block spawned from them is checked); and a closure
     /// passed to `spawn_blocking`, `block_in_place`, `std::thread::spawn`, `actix_web::web::block`
@@ -66,14 +67,14 @@ declare_rule! {
     id: "blocking-in-async",
     category: Suspicious,
     fix: Sometimes,
+    tests: Relaxed,
     check: check,
 }
 
 fn check(node: Node<'_>, cx: &mut Context<'_>) {
-    // Tests block on purpose (fixtures on disk, a std channel from a helper thread), and the body
-    // of a `#[tokio::main]` fn runs on the thread that starts the runtime, not on a worker.
+    // The body of a `#[tokio::main]` fn runs on the thread that starts the runtime, not on a worker.
     let Some(site) = cx.async_site() else { return };
-    if site.entry_point || cx.in_test_code() {
+    if site.entry_point {
         return;
     }
     // A closure handed to the crate's own fn may be run on a blocking thread by it.
@@ -123,8 +124,8 @@ fn check(node: Node<'_>, cx: &mut Context<'_>) {
 }
 
 /// The blocking API `.m(..)` calls, and how to name it.
-fn method_api(cx: &Context<'_>, call: &syn::ExprMethodCall) -> Option<(&'static BlockingApi, String)> {
-    let blocking = &Catalog::get().blocking;
+fn method_api<'c>(cx: &Context<'c>, call: &syn::ExprMethodCall) -> Option<(&'c BlockingApi, String)> {
+    let blocking = &cx.catalog().blocking;
     let name = call.method.to_string();
     if let Some(api) = blocking.method_names.get(&name) {
         return Some((api, name));
@@ -144,7 +145,7 @@ fn method_api(cx: &Context<'_>, call: &syn::ExprMethodCall) -> Option<(&'static 
 
 /// The type a chain's value has, when the file shows it and the catalog knows the calls made.
 fn receiver_type(cx: &Context<'_>, chain: &Chain, depth: usize) -> Option<String> {
-    let blocking = &Catalog::get().blocking;
+    let blocking = &cx.catalog().blocking;
     let mut ty = if chain.called {
         blocking.returns.get(&chain.root.joined()).filter(|_| chain.root.is_external())?.clone()
     } else {

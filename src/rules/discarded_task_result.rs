@@ -70,6 +70,7 @@ declare_rule! {
     id: "discarded-task-result",
     category: Suspicious,
     fix: Never,
+    tests: Checked,
     check: check,
 }
 

@@ -109,6 +109,7 @@ declare_rule! {
     id: "lock-across-await",
     category: Correctness,
     fix: Never,
+    tests: Checked,
     check: check,
 }
 

@@ -56,8 +56,8 @@ declare_rule! {
     /// parameter counts as a cancellation input by its type or by its name (`cancel`, `stop`,
     /// `token`, ...), so `api_token: String` hides a finding. Dropping a future also cancels it, so
     /// a public `async fn` whose callers wrap it in a `select!` or a timeout is flagged anyway.
-    /// Test code (`#[test]` fns, `#[cfg(test)]` items, test files) is not checked: the test's runtime
-    /// cancels its tasks. A trait method is taken to be as public as a `pub` fn whatever its
+    /// Test code (`#[test]` fns, `#[cfg(test)]` items, test files) is not checked unless
+    /// `test-code = "check"`: the test's runtime cancels its tasks. A trait method is taken to be as public as a `pub` fn whatever its
     /// trait's visibility. A private fn counts as spawned when the crate spawns any fn of that name
     /// (`tokio::spawn(name(..))`, `tokio::spawn(self.name())`); a method spawned through another
     /// receiver (`tokio::spawn(conn.run())`) is not seen. `Default::default()` is recognised only
@@ -69,14 +69,11 @@ declare_rule! {
     id: "missing-cancellation",
     category: Suspicious,
     fix: Sometimes,
+    tests: Relaxed,
     check: check,
 }
 
 fn check(node: Node<'_>, cx: &mut Context<'_>) {
-    // A test's runtime is dropped when the test ends, and that cancels every task on it.
-    if cx.in_test_code() {
-        return;
-    }
     match node {
         Node::Fn(f) => check_fn(f, cx),
         Node::Stmt { block, index } => check_spawned_block(&block.stmts[index], cx),

@@ -49,10 +49,31 @@ impl FixAvailability {
     }
 }
 
+/// Does a rule report in test code under the default `test-code = "relaxed"`?
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InTests {
+    /// The bug it finds is as real in a test: a test that deadlocks or never runs its assertion.
+    Checked,
+    /// What it finds is deliberate or harmless in a test (blocking on fixtures, a fixed handful of
+    /// tasks, work the test's runtime cancels when the test ends): silent in test code.
+    Relaxed,
+}
+
+impl InTests {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InTests::Checked => "checked",
+            InTests::Relaxed => "relaxed",
+        }
+    }
+}
+
 pub struct Rule {
     pub id: &'static str,
     pub category: Category,
     pub fix: FixAvailability,
+    /// How test code is treated; the `test-code` setting decides what that means.
+    pub tests: InTests,
     /// The rule's documentation, from its doc comment: What it does, Why is this bad?, ...
     pub doc: &'static str,
     pub check: fn(Node<'_>, &mut Context<'_>),
@@ -84,11 +105,19 @@ impl std::fmt::Debug for Rule {
 
 /// Declares a rule: its `///` doc comment becomes the text `async-lint rule <id>` prints.
 macro_rules! declare_rule {
-    ($(#[doc = $doc:literal])* id: $id:literal, category: $category:ident, fix: $fix:ident, check: $check:path $(,)?) => {
+    (
+        $(#[doc = $doc:literal])*
+        id: $id:literal,
+        category: $category:ident,
+        fix: $fix:ident,
+        tests: $tests:ident,
+        check: $check:path $(,)?
+    ) => {
         pub static RULE: $crate::rules::Rule = $crate::rules::Rule {
             id: $id,
             category: $crate::rules::Category::$category,
             fix: $crate::rules::FixAvailability::$fix,
+            tests: $crate::rules::InTests::$tests,
             doc: concat!($($doc, "\n"),*),
             check: $check,
         };

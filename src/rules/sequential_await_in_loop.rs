@@ -53,18 +53,17 @@ declare_rule! {
     /// show is flagged: a state machine fed one event at a time, a cache the previous call filled,
     /// events the loop body also emits. So is a method needing `&mut self` on a receiver reached
     /// through a shared reference. Test code (`#[test]` / `#[tokio::test]` fns, `#[cfg(test)]`
-    /// modules, files under `tests/` or `benches/` or named `tests.rs`) is not checked: tests
-    /// often await one step at a time on purpose.
+    /// modules, files under `tests/`, `benches/` or `examples/` or named `tests.rs`) is not checked
+    /// unless `test-code = "check"`: tests often await one step at a time on purpose.
     id: "sequential-await-in-loop",
     category: Perf,
     fix: Never,
+    tests: Relaxed,
     check: check,
 }
 
 fn check(node: Node<'_>, cx: &mut Context<'_>) {
-    // Tests await one step at a time on purpose (deterministic order, readable failures), and
-    // their speed is not what this rule is about.
-    if !cx.in_async() || cx.in_test_code() {
+    if !cx.in_async() {
         return;
     }
     match node {

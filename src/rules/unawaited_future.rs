@@ -63,6 +63,7 @@ declare_rule! {
     id: "unawaited-future",
     category: Correctness,
     fix: Sometimes,
+    tests: Checked,
     check: check,
 }
 
