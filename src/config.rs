@@ -237,7 +237,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             file: None,
-            enabled: rules::ALL.iter().map(|r| r.id).chain(rules::ENGINE_IDS.iter().copied()).collect(),
+            enabled: rules::ALL.iter().map(|r| r.id).chain(rules::ENGINE.iter().map(|e| e.id)).collect(),
             rules: rules::ALL.to_vec(),
             severity: HashMap::new(),
             exclude: None,
@@ -290,7 +290,7 @@ impl Settings {
     /// ids stay), then `extend-select` adds and `ignore` removes.
     fn select(&mut self, select: Option<Vec<&'static str>>, extend: Vec<&'static str>, ignore: Vec<&'static str>) {
         if let Some(select) = select {
-            self.enabled.retain(|id| rules::ENGINE_IDS.contains(id));
+            self.enabled.retain(|id| rules::is_engine_id(id));
             self.enabled.extend(select);
         }
         self.enabled.extend(extend);
@@ -404,7 +404,7 @@ fn find(start: &Path) -> Result<Option<(Source, ConfigFile)>, String> {
 /// The ids a selector stands for: a rule or engine id, a category, or `all`.
 fn expand(selector: &str) -> Option<Vec<&'static str>> {
     if selector == "all" {
-        return Some(rules::ALL.iter().map(|r| r.id).chain(rules::ENGINE_IDS.iter().copied()).collect());
+        return Some(rules::ALL.iter().map(|r| r.id).chain(rules::ENGINE.iter().map(|e| e.id)).collect());
     }
     let categories = [Category::Correctness, Category::Suspicious, Category::Perf];
     if let Some(category) = categories.into_iter().find(|c| c.as_str() == selector) {
@@ -413,7 +413,7 @@ fn expand(selector: &str) -> Option<Vec<&'static str>> {
     if let Some(rule) = rules::by_id(selector) {
         return Some(vec![rule.id]);
     }
-    rules::ENGINE_IDS.iter().find(|&&id| id == selector).map(|&id| vec![id])
+    rules::engine_id(selector).map(|e| vec![e.id])
 }
 
 fn specificity(selector: &str) -> u8 {
@@ -485,7 +485,7 @@ mod tests {
     fn the_default_runs_every_rule_and_relaxes_test_code() {
         let settings = Settings::default();
         assert_eq!(settings.rules_for(Path::new("src/lib.rs")).len(), rules::ALL.len());
-        assert!(rules::ENGINE_IDS.iter().all(|id| settings.rule_enabled(Path::new("src/lib.rs"), id)));
+        assert!(rules::ENGINE.iter().all(|e| settings.rule_enabled(Path::new("src/lib.rs"), e.id)));
         assert_eq!(settings.test_code, TestCode::Relaxed);
         assert!(std::ptr::eq(settings.catalog(), Catalog::get()), "no extensions: the shared built-in catalog");
     }

@@ -185,8 +185,8 @@ fn sarif_is_valid_against_the_sarif_2_1_0_schema() {
     for rule in async_lint::rules::ALL {
         assert!(ids.contains(&rule.id), "{} is not described", rule.id);
     }
-    for id in async_lint::rules::ENGINE_IDS {
-        assert!(ids.contains(id), "{id} is not described");
+    for engine in async_lint::rules::ENGINE {
+        assert!(ids.contains(&engine.id), "{} is not described", engine.id);
     }
     for rule in async_lint::rules::ALL {
         let descriptor = rules.iter().find(|r| r["id"] == rule.id).unwrap();

@@ -21,8 +21,8 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::config::Settings;
-use crate::diagnostic::{Diagnostic, Severity};
-use crate::rules::Rule;
+use crate::diagnostic::Diagnostic;
+use crate::rules::{self, Rule};
 use context::SourceText;
 use index::{CrateIndex, Deferred, FileFacts};
 use manifest::{Manifests, Runtime};
@@ -312,20 +312,9 @@ pub fn parser_offset(text: &str) -> usize {
 }
 
 fn engine_diagnostic(rule: &'static str, range: std::ops::Range<usize>, message: String) -> Diagnostic {
-    let (severity, help) = match rule {
-        "parse-error" => {
-            (Severity::Error, "async-lint checks code that rustc accepts; fix the syntax or exclude the file")
-        }
-        "io-error" => (Severity::Error, "check that the file exists, is readable and is UTF-8 encoded"),
-        "unused-suppression" => (Severity::Warning, "remove it: nothing of that rule is found where it applies"),
-        "invalid-suppression" => (
-            Severity::Warning,
-            "write `// async-lint: allow(rule-id) -- reason` (or `file-allow(..)` for the whole file)",
-        ),
-        _ => (Severity::Error, "this is a bug in async-lint, not in your code"),
-    };
-    let mut diagnostic = Diagnostic::new(rule, severity, range, message);
-    diagnostic.help = Some(help.into());
+    let known = rules::engine_id(rule).expect("an engine id");
+    let mut diagnostic = Diagnostic::new(rule, known.severity, range, message);
+    diagnostic.help = Some(known.help.into());
     diagnostic
 }
 

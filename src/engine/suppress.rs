@@ -152,7 +152,7 @@ impl Suppressions {
         let range = at..at + name.len();
         let rule = match rules::by_id(name) {
             Some(rule) => Some(rule.id),
-            None if rules::ENGINE_IDS.contains(&name) => {
+            None if rules::is_engine_id(name) => {
                 let message = format!("`{name}` cannot be suppressed by a comment");
                 self.invalid.push(invalid(range.clone(), message, None));
                 None
@@ -185,7 +185,7 @@ impl Suppressions {
                     continue;
                 }
                 for (id, used) in directive.ids.iter().zip(used.iter_mut()) {
-                    if id.rule == Some(finding.rule) && !rules::ENGINE_IDS.contains(&finding.rule) {
+                    if id.rule == Some(finding.rule) && !rules::is_engine_id(finding.rule) {
                         (*used, suppressed) = (true, true);
                     }
                 }

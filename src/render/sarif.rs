@@ -12,12 +12,12 @@ use serde_json::{json, Map, Value};
 use crate::diagnostic::{Diagnostic, Edit, LineIndex, Severity};
 use crate::engine::Report;
 use crate::render::{encode_uri_path, message_with_context, relative_path};
-use crate::rules::{self, Rule};
+use crate::rules::{self, EngineId, Rule};
 
 pub const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
 pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    let rules = rule_descriptors(report);
+    let rules = rule_descriptors();
     let rule_index: HashMap<String, usize> =
         rules.iter().enumerate().map(|(i, rule)| (rule["id"].as_str().unwrap_or_default().to_string(), i)).collect();
     let mut results = Vec::new();
@@ -48,16 +48,10 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)
 }
 
-/// Every rule, then the engine's own ids, then any other id the report holds (so that every
-/// result's `ruleIndex` points at its rule).
-fn rule_descriptors(report: &Report) -> Vec<Value> {
+/// Every rule, then the engine's own ids.
+fn rule_descriptors() -> Vec<Value> {
     let mut descriptors: Vec<Value> = rules::ALL.iter().map(|rule| rule_descriptor(rule)).collect();
-    descriptors.extend(rules::ENGINE_IDS.iter().map(|id| engine_descriptor(id)));
-    for d in report.files.iter().flat_map(|f| &f.diagnostics) {
-        if !descriptors.iter().any(|known| known["id"] == d.rule) {
-            descriptors.push(engine_descriptor(d.rule));
-        }
-    }
+    descriptors.extend(rules::ENGINE.iter().map(engine_descriptor));
     descriptors
 }
 
@@ -74,21 +68,16 @@ fn rule_descriptor(rule: &Rule) -> Value {
     })
 }
 
-/// The ids the engine reports itself (a file that cannot be read or parsed) have no rule file.
-fn engine_descriptor(id: &str) -> Value {
-    let description = match id {
-        "parse-error" => "The file is not valid Rust syntax, so it was not checked",
-        "io-error" => "The file could not be read, or is not UTF-8, so it was not checked",
-        "internal-error" => "async-lint failed while checking the file; this is a bug in async-lint",
-        _ => "Reported by async-lint itself rather than by a rule",
-    };
+/// The ids the engine reports itself (a file that cannot be read or parsed, a bad suppression)
+/// have no rule file.
+fn engine_descriptor(engine: &EngineId) -> Value {
     json!({
-        "id": id,
-        "name": pascal_case(id),
-        "shortDescription": {"text": description},
-        "fullDescription": {"text": description},
-        "help": {"text": description, "markdown": description},
-        "defaultConfiguration": {"level": "error"},
+        "id": engine.id,
+        "name": pascal_case(engine.id),
+        "shortDescription": {"text": engine.description},
+        "fullDescription": {"text": engine.description},
+        "help": {"text": engine.help, "markdown": engine.help},
+        "defaultConfiguration": {"level": level(engine.severity)},
     })
 }
 

@@ -145,10 +145,57 @@ rules! {
     lock_across_await,
 }
 
-/// Ids of diagnostics the engine itself reports; they have no rule file and cannot be suppressed
-/// by a comment.
-pub const ENGINE_IDS: &[&str] =
-    &["parse-error", "io-error", "internal-error", "unused-suppression", "invalid-suppression"];
+/// A finding the engine reports itself, about a file or a suppression comment rather than the code.
+pub struct EngineId {
+    pub id: &'static str,
+    pub severity: Severity,
+    /// One sentence for rule lists (SARIF's descriptions).
+    pub description: &'static str,
+    /// The `help` every finding of this id carries.
+    pub help: &'static str,
+}
+
+/// The engine's own ids: they have no rule file and cannot be suppressed by a comment.
+pub static ENGINE: &[EngineId] = &[
+    EngineId {
+        id: "parse-error",
+        severity: Severity::Error,
+        description: "The file is not valid Rust syntax, so it was not checked",
+        help: "async-lint checks code that rustc accepts; fix the syntax or exclude the file",
+    },
+    EngineId {
+        id: "io-error",
+        severity: Severity::Error,
+        description: "The file could not be read, or is not UTF-8, so it was not checked",
+        help: "check that the file exists, is readable and is UTF-8 encoded",
+    },
+    EngineId {
+        id: "internal-error",
+        severity: Severity::Error,
+        description: "async-lint failed while checking the file; this is a bug in async-lint",
+        help: "this is a bug in async-lint, not in your code",
+    },
+    EngineId {
+        id: "unused-suppression",
+        severity: Severity::Warning,
+        description: "A suppression comment names a rule that has no finding where the comment applies",
+        help: "remove it: nothing of that rule is found where it applies",
+    },
+    EngineId {
+        id: "invalid-suppression",
+        severity: Severity::Warning,
+        description: "A comment starting with `async-lint:` is not a well-formed suppression, so it suppresses nothing",
+        help: "write `// async-lint: allow(rule-id) -- reason` (or `file-allow(..)` for the whole file)",
+    },
+];
+
+pub fn engine_id(id: &str) -> Option<&'static EngineId> {
+    ENGINE.iter().find(|e| e.id == id)
+}
+
+pub fn is_engine_id(id: &str) -> bool {
+    engine_id(id).is_some()
+}
 
 pub fn by_id(id: &str) -> Option<&'static Rule> {
     ALL.iter().copied().find(|r| r.id == id)

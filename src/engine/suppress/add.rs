@@ -79,12 +79,8 @@ fn plural(count: usize, noun: &str) -> String {
 
 /// Adds the comments to one file; returns how many rule ids it wrote.
 fn suppress_file(file: &FileReport) -> Result<usize, String> {
-    let findings: Vec<(&'static str, usize)> = file
-        .diagnostics
-        .iter()
-        .filter(|d| !rules::ENGINE_IDS.contains(&d.rule))
-        .map(|d| (d.rule, d.range.start))
-        .collect();
+    let findings: Vec<(&'static str, usize)> =
+        file.diagnostics.iter().filter(|d| !rules::is_engine_id(d.rule)).map(|d| (d.rule, d.range.start)).collect();
     if findings.is_empty() {
         return Ok(0);
     }
