@@ -12,7 +12,6 @@ pub mod resolve;
 pub mod syntax;
 pub mod walker;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -56,14 +55,13 @@ impl Report {
     }
 }
 
-/// What the parallel pass keeps of one file.
+/// What the parallel pass keeps of one file until its crate is settled: nothing unless it has
+/// findings (its facts go to the crate index at once).
 struct FileOutcome {
     path: PathBuf,
-    group: usize,
     source: Arc<str>,
     diagnostics: Vec<Diagnostic>,
     deferred: Vec<Deferred>,
-    facts: FileFacts,
 }
 
 pub fn lint_paths(paths: &[PathBuf], options: &Options) -> Result<Report, String> {
@@ -76,16 +74,15 @@ pub fn lint_discovered(discovery: files::Discovery, options: &Options) -> Result
     let mut manifests = Manifests::default();
     let runtimes: Vec<Runtime> =
         roots.iter().map(|root| root.as_deref().map_or(Runtime::Unknown, |r| manifests.runtime(r))).collect();
+    let mut crates: Vec<Vec<&Path>> = vec![Vec::new(); roots.len()];
+    for (path, &group) in discovery.files.iter().zip(&groups) {
+        crates[group].push(path);
+    }
     let pool = thread_pool(options.threads)?;
-    let outcomes: Vec<FileOutcome> = pool.install(|| {
-        discovery
-            .files
-            .par_iter()
-            .zip(groups.par_iter())
-            .map(|(path, &group)| lint_file(path, group, runtimes[group]))
-            .collect()
+    let files: Vec<FileReport> = pool.install(|| {
+        crates.par_iter().zip(&runtimes).flat_map_iter(|(files, &runtime)| lint_crate(files, runtime)).collect()
     });
-    let mut report = settle(outcomes);
+    let mut report = Report { files, files_analysed: discovery.files.len() };
     for error in discovery.errors {
         let diagnostic = engine_diagnostic("io-error", 0..0, error.message);
         report.files.push(FileReport { path: error.path, source: Arc::from(""), diagnostics: vec![diagnostic] });
@@ -113,13 +110,41 @@ pub fn lint_source(path: &Path, text: &str) -> FileReport {
 /// file is still parsed, walked and indexed.
 pub fn lint_source_with(path: &Path, text: &str, rules: &[&'static Rule]) -> FileReport {
     let (diagnostics, deferred, facts) = analyse_with(text, files::is_test_file(path), Runtime::Unknown, rules);
-    let outcome =
-        FileOutcome { path: path.to_path_buf(), group: 0, source: Arc::from(text), diagnostics, deferred, facts };
-    let mut report = settle(vec![outcome]);
-    report.files.pop().unwrap_or(FileReport { path: path.to_path_buf(), source: Arc::from(text), diagnostics: vec![] })
+    let mut index = CrateIndex::default();
+    index.add_file(path, facts);
+    let outcome = FileOutcome { path: path.to_path_buf(), source: Arc::from(text), diagnostics, deferred };
+    let mut files = settle(vec![outcome], &index);
+    files.pop().unwrap_or(FileReport { path: path.to_path_buf(), source: Arc::from(text), diagnostics: vec![] })
 }
 
-fn lint_file(path: &Path, group: usize, runtime: Runtime) -> FileOutcome {
+/// Lints the files of one crate in parallel, folding their facts into the crate's index as they
+/// come, then settles its deferred findings: the index lives only as long as its crate is linted.
+fn lint_crate(files: &[&Path], runtime: Runtime) -> Vec<FileReport> {
+    let (outcomes, index) = files
+        .par_iter()
+        .map(|path| lint_file(path, runtime))
+        .fold(
+            || (Vec::new(), CrateIndex::default()),
+            |(mut outcomes, mut index), (outcome, facts)| {
+                index.add_file(&outcome.path, facts);
+                if !(outcome.diagnostics.is_empty() && outcome.deferred.is_empty()) {
+                    outcomes.push(outcome);
+                }
+                (outcomes, index)
+            },
+        )
+        .reduce(
+            || (Vec::new(), CrateIndex::default()),
+            |(mut outcomes, mut index), (later_outcomes, later_index)| {
+                outcomes.extend(later_outcomes);
+                index.merge(later_index);
+                (outcomes, index)
+            },
+        );
+    settle(outcomes, &index)
+}
+
+fn lint_file(path: &Path, runtime: Runtime) -> (FileOutcome, FileFacts) {
     let (source, (diagnostics, deferred, facts)) = match files::read_source(path) {
         Ok(text) => {
             let analysis = analyse(&text, files::is_test_file(path), runtime);
@@ -133,19 +158,13 @@ fn lint_file(path: &Path, group: usize, runtime: Runtime) -> FileOutcome {
     // Keep the text only where a finding will need it for rendering. Deferred findings seldom hold:
     // a file that has only those is read again if one does (`settle`).
     let source = if diagnostics.is_empty() { Arc::from("") } else { Arc::from(source) };
-    FileOutcome { path: path.to_path_buf(), group, source, diagnostics, deferred, facts }
+    (FileOutcome { path: path.to_path_buf(), source, diagnostics, deferred }, facts)
 }
 
-/// Builds each crate's index and keeps the deferred findings it confirms.
-fn settle(mut outcomes: Vec<FileOutcome>) -> Report {
-    let files_analysed = outcomes.len();
-    let mut indexes: HashMap<usize, CrateIndex> = HashMap::new();
-    for outcome in &mut outcomes {
-        indexes.entry(outcome.group).or_default().add_file(&outcome.path, std::mem::take(&mut outcome.facts));
-    }
+/// Keeps the deferred findings of one crate's files that its index confirms.
+fn settle(outcomes: Vec<FileOutcome>, index: &CrateIndex) -> Vec<FileReport> {
     let mut files = Vec::new();
     for outcome in outcomes {
-        let index = &indexes[&outcome.group];
         let mut diagnostics = outcome.diagnostics;
         for Deferred { condition, mut diagnostic } in outcome.deferred {
             if index.holds(&condition) {
@@ -165,8 +184,7 @@ fn settle(mut outcomes: Vec<FileOutcome>) -> Report {
         diagnostics.dedup();
         files.push(FileReport { path: outcome.path, source, diagnostics });
     }
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    Report { files, files_analysed }
+    files
 }
 
 type Analysis = (Vec<Diagnostic>, Vec<Deferred>, FileFacts);
