@@ -162,9 +162,8 @@ impl Declared {
     fn new(decl: FnDecl) -> Declared {
         let params = decl.param_types.into_iter().map(|t| t.map(Box::from)).collect();
         let signature = Some(Box::new(Signature { receiver: decl.receiver, params })).filter(|s| s.has_types());
-        let may_block = !decl.returns_future
-            && !decl.offloads_block_on
-            && (decl.block_on.is_some() || !decl.calls.is_empty());
+        let may_block =
+            !decl.returns_future && !decl.offloads_block_on && (decl.block_on.is_some() || !decl.calls.is_empty());
         let may_block = may_block.then(|| {
             let calls = decl.calls.into_iter().map(Box::from).collect();
             let calls = if decl.block_on.is_some() { Vec::new() } else { vec![calls] };
@@ -266,7 +265,9 @@ impl CrateIndex {
     pub fn holds(&self, condition: &Condition) -> bool {
         match condition {
             Condition::CalleeIsAsync(name) => self.is_async(name),
-            Condition::CalleeReturnsResult(name) => self.fns.get(name.as_str()).is_some_and(|d| d.result_futures == d.count),
+            Condition::CalleeReturnsResult(name) => {
+                self.fns.get(name.as_str()).is_some_and(|d| d.result_futures == d.count)
+            }
             Condition::FnIsSpawned(name) => self.spawned.contains(name.as_str()),
             Condition::ParamHasType { callee, method, index, ty } => self.param_has_type(callee, *method, *index, ty),
             Condition::CalleeDoesNotOffload(name) => !self.fns.get(name.as_str()).is_some_and(|d| d.offloads),
@@ -319,11 +320,15 @@ impl CrateIndex {
                 let blocks = |calls: &[Box<str>]| calls.iter().any(|c| blocking.contains_key(c));
                 let reason = |may_block: &MayBlock| match &may_block.first_block_on {
                     Some(at) => Some(Blocks::Directly(at.clone())),
-                    None => may_block.calls[0].iter().find(|c| blocking.contains_key(*c)).map(|c| Blocks::Calls(c.clone())),
+                    None => {
+                        may_block.calls[0].iter().find(|c| blocking.contains_key(*c)).map(|c| Blocks::Calls(c.clone()))
+                    }
                 };
                 let found: Vec<(Box<str>, Blocks)> = candidates
                     .iter()
-                    .filter(|(name, may_block)| !blocking.contains_key(*name) && may_block.calls.iter().all(|c| blocks(c)))
+                    .filter(|(name, may_block)| {
+                        !blocking.contains_key(*name) && may_block.calls.iter().all(|c| blocks(c))
+                    })
                     .filter_map(|(name, may_block)| Some(((*name).clone(), reason(may_block)?)))
                     .collect();
                 if found.is_empty() {
@@ -467,5 +472,43 @@ mod tests {
         assert_eq!(note("run"), None);
         let both = Condition::All(vec![Condition::NotUsedAsValue("x".into()), Condition::BlocksOn("helper".into())]);
         assert!(index.note_for(&both).unwrap().starts_with("`helper` calls `wait`"));
+    }
+
+    #[test]
+    fn indexes_of_consecutive_files_merge_as_if_added_in_order() {
+        let at = |line| BlockOn { call: ".block_on".into(), path: PathBuf::new(), line, column: 1 };
+        let sync = |name: &str, block_on: Option<BlockOn>, calls: &[&str]| FnDecl {
+            block_on,
+            calls: calls.iter().map(|c| c.to_string()).collect(),
+            ..decl(name, false, false, &[])
+        };
+        let token = Some("CancellationToken");
+        let first = vec![
+            sync("wait", Some(at(1)), &[]),
+            sync("helper", None, &["log", "wait"]),
+            decl("run", true, true, &[token, token]),
+            decl("fetch", true, false, &[]),
+        ];
+        let second = vec![
+            sync("wait", Some(at(2)), &[]),
+            sync("helper", Some(at(3)), &[]),
+            decl("run", true, true, &[None, token]),
+            decl("fetch", false, false, &[]),
+        ];
+        let mut merged = CrateIndex::default();
+        merged.add_file(Path::new("a.rs"), FileFacts { fns: first, ..FileFacts::default() });
+        let mut later = CrateIndex::default();
+        later.add_file(Path::new("b.rs"), FileFacts { fns: second, values: vec!["x".into()], ..FileFacts::default() });
+        merged.merge(later);
+        let param =
+            |index| Condition::ParamHasType { callee: "run".into(), method: true, index, ty: token.unwrap().into() };
+        assert!(!merged.holds(&param(0)), "the second `run` takes no token first");
+        assert!(merged.holds(&param(1)));
+        assert!(!merged.is_async("fetch"));
+        assert!(merged.holds(&Condition::SingleAsyncDecl("fetch".into())));
+        assert!(!merged.holds(&Condition::NotUsedAsValue("x".into())));
+        let note = |name: &str| merged.note_for(&Condition::BlocksOn(name.into())).unwrap();
+        assert_eq!(note("wait"), "`wait` calls `.block_on` at a.rs:1:1", "the first declaration's");
+        assert_eq!(note("helper"), "`helper` calls `wait`, which calls `.block_on` at a.rs:1:1");
     }
 }
