@@ -482,7 +482,7 @@ mod tests {
             calls: calls.iter().map(|c| c.to_string()).collect(),
             ..decl(name, false, false, &[])
         };
-        let token = Some("CancellationToken");
+        let (ty, token) = ("CancellationToken", Some("CancellationToken"));
         let first = vec![
             sync("wait", Some(at(1)), &[]),
             sync("helper", None, &["log", "wait"]),
@@ -500,8 +500,7 @@ mod tests {
         let mut later = CrateIndex::default();
         later.add_file(Path::new("b.rs"), FileFacts { fns: second, values: vec!["x".into()], ..FileFacts::default() });
         merged.merge(later);
-        let param =
-            |index| Condition::ParamHasType { callee: "run".into(), method: true, index, ty: token.unwrap().into() };
+        let param = |index| Condition::ParamHasType { callee: "run".into(), method: true, index, ty: ty.into() };
         assert!(!merged.holds(&param(0)), "the second `run` takes no token first");
         assert!(merged.holds(&param(1)));
         assert!(!merged.is_async("fetch"));
