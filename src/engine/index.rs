@@ -1,5 +1,5 @@
-//! The crate index: what one file cannot tell, gathered from every file of a crate after the
-//! parallel pass. Names only: which fn / method names are async, which fns are spawned as tasks,
+//! The crate index: what one file cannot tell, gathered from every file of a crate as the files
+//! are walked. Names only: which fn / method names are async, which fns are spawned as tasks,
 //! what types each fn name's parameters have, which names are used as values, which sync fns
 //! block on a future (directly or through each other).
 

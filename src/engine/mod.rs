@@ -1,6 +1,7 @@
-//! The pipeline: discover -> read + parse + walk each file (parallel) -> crate index -> settle the
-//! findings that needed it -> sort. Each file is parsed once; its syntax tree is dropped as soon as
-//! it has been walked.
+//! The pipeline: discover -> for each crate (in parallel): read + parse + walk each file (parallel),
+//! folding its facts into the crate index -> settle the findings that needed it -> sort. Each file
+//! is parsed once; its syntax tree is dropped as soon as it has been walked, and a crate's index as
+//! soon as the crate is settled, so peak memory follows the largest file and crate, not the tree.
 
 pub mod context;
 pub mod files;
