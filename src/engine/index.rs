@@ -1,8 +1,9 @@
-//! The crate index: what one file cannot tell, gathered from every file of a crate after the
-//! parallel pass. Names only: which fn / method names are async, which fns are spawned as tasks,
+//! The crate index: what one file cannot tell, gathered from every file of a crate as the files
+//! are walked. Names only: which fn / method names are async, which fns are spawned as tasks,
 //! what types each fn name's parameters have, which names are used as values, which sync fns
 //! block on a future (directly or through each other).
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -104,14 +105,49 @@ pub struct Deferred {
     pub diagnostic: Diagnostic,
 }
 
+/// A crate's facts, folded per name as each file's arrive (on the worker threads), into only what
+/// the conditions ask: the index grows with the crate's distinct names, not with its fns.
 #[derive(Default, Debug)]
 pub struct CrateIndex {
-    /// name -> every declaration of that name (never empty).
-    fns: HashMap<String, Vec<FnDecl>>,
-    spawned: HashSet<String>,
-    values: HashSet<String>,
+    fns: HashMap<Box<str>, Declared>,
+    spawned: HashSet<Box<str>>,
+    values: HashSet<Box<str>>,
     /// The names of which `BlocksOn` holds, and why; computed on first use.
-    blocking: OnceLock<HashMap<String, Blocks>>,
+    blocking: OnceLock<HashMap<Box<str>, Blocks>>,
+}
+
+/// Every declaration of one name, folded together (declarations in the order they were added).
+#[derive(Debug)]
+struct Declared {
+    count: u32,
+    /// How many return a future; of those, how many a future of a `Result`.
+    futures: u32,
+    result_futures: u32,
+    /// Some declaration offloads.
+    offloads: bool,
+    /// The parameter types every declaration agrees on; `None` when there is none.
+    signature: Option<Box<Signature>>,
+    /// What the `BlocksOn` fixed point needs, while every declaration may block (see `MayBlock`).
+    may_block: Option<Box<MayBlock>>,
+}
+
+/// The common ground of every declaration of a name: they all take `self` or all do not, and at
+/// each index where `params` has a type, every one's parameter has that type.
+#[derive(Debug, PartialEq, Eq)]
+struct Signature {
+    receiver: bool,
+    params: Vec<Option<Box<str>>>,
+}
+
+/// The declarations of a name that are each a sync fn calling `block_on` or some of the crate's
+/// fns (and not wrapping its `block_on` in an offload).
+#[derive(Debug)]
+struct MayBlock {
+    /// The first declaration's `block_on`: the reason a finding's note gives.
+    first_block_on: Option<BlockOn>,
+    /// What each declaration that does not call `block_on` itself calls, the first declaration's
+    /// first. A declaration that calls `block_on` blocks whatever it calls.
+    calls: Vec<Box<[Box<str>]>>,
 }
 
 /// Why every declaration of a name blocks: what its first declaration calls.
@@ -119,7 +155,61 @@ pub struct CrateIndex {
 enum Blocks {
     Directly(BlockOn),
     /// Through this other blocking name.
-    Calls(String),
+    Calls(Box<str>),
+}
+
+impl Declared {
+    fn new(decl: FnDecl) -> Declared {
+        let params = decl.param_types.into_iter().map(|t| t.map(Box::from)).collect();
+        let signature = Some(Box::new(Signature { receiver: decl.receiver, params })).filter(|s| s.has_types());
+        let may_block =
+            !decl.returns_future && !decl.offloads_block_on && (decl.block_on.is_some() || !decl.calls.is_empty());
+        let may_block = may_block.then(|| {
+            let calls = decl.calls.into_iter().map(Box::from).collect();
+            let calls = if decl.block_on.is_some() { Vec::new() } else { vec![calls] };
+            Box::new(MayBlock { first_block_on: decl.block_on, calls })
+        });
+        Declared {
+            count: 1,
+            futures: decl.returns_future.into(),
+            result_futures: (decl.returns_future && decl.returns_result).into(),
+            offloads: decl.offloads,
+            signature,
+            may_block,
+        }
+    }
+
+    /// Folds in the declarations of `later`, added after this one's.
+    fn merge(&mut self, later: Declared) {
+        self.count += later.count;
+        self.futures += later.futures;
+        self.result_futures += later.result_futures;
+        self.offloads |= later.offloads;
+        self.signature = match (self.signature.take(), later.signature) {
+            (Some(mut signature), Some(later)) if signature.receiver == later.receiver => {
+                for (i, ty) in signature.params.iter_mut().enumerate() {
+                    if later.params.get(i) != Some(ty) {
+                        *ty = None;
+                    }
+                }
+                Some(signature).filter(|s| s.has_types())
+            }
+            _ => None,
+        };
+        self.may_block = match (self.may_block.take(), later.may_block) {
+            (Some(mut may_block), Some(later)) => {
+                may_block.calls.extend(later.calls);
+                Some(may_block)
+            }
+            _ => None,
+        };
+    }
+}
+
+impl Signature {
+    fn has_types(&self) -> bool {
+        self.params.iter().any(Option::is_some)
+    }
 }
 
 impl CrateIndex {
@@ -134,40 +224,56 @@ impl CrateIndex {
     pub fn add(&mut self, facts: FileFacts) {
         self.blocking.take();
         for decl in facts.fns {
-            self.fns.entry(decl.name.clone()).or_default().push(decl);
+            self.add_declared(Box::from(decl.name.as_str()), Declared::new(decl));
         }
-        self.spawned.extend(facts.spawned);
-        self.values.extend(facts.values);
+        self.spawned.extend(facts.spawned.into_iter().map(Box::from));
+        self.values.extend(facts.values.into_iter().map(Box::from));
     }
 
-    /// Does every declaration of `name` satisfy `f` (and is there one)?
-    fn all_decls(&self, name: &str, f: impl Fn(&FnDecl) -> bool) -> bool {
-        self.fns.get(name).is_some_and(|decls| decls.iter().all(f))
+    /// Folds in the index of files added after this one's (for a parallel fold over a crate's
+    /// files, which keeps their order).
+    pub fn merge(&mut self, later: CrateIndex) {
+        self.blocking.take();
+        for (name, declared) in later.fns {
+            self.add_declared(name, declared);
+        }
+        self.spawned.extend(later.spawned);
+        self.values.extend(later.values);
+    }
+
+    fn add_declared(&mut self, name: Box<str>, declared: Declared) {
+        match self.fns.entry(name) {
+            Entry::Occupied(mut earlier) => earlier.get_mut().merge(declared),
+            Entry::Vacant(entry) => {
+                entry.insert(declared);
+            }
+        }
     }
 
     /// Async in one place and sync in another is ambiguous: not async.
     pub fn is_async(&self, name: &str) -> bool {
-        self.all_decls(name, |d| d.returns_future)
+        self.fns.get(name).is_some_and(|d| d.futures == d.count)
     }
 
+    /// Every declaration of `callee` takes `self` exactly when `method` says, and its parameter
+    /// at `index` has type `ty`.
     fn param_has_type(&self, callee: &str, method: bool, index: usize, ty: &str) -> bool {
-        self.all_decls(callee, |d| {
-            d.receiver == method && d.param_types.get(index).is_some_and(|t| t.as_deref() == Some(ty))
-        })
+        let signature = self.fns.get(callee).and_then(|d| d.signature.as_deref());
+        signature.is_some_and(|s| s.receiver == method && s.params.get(index).is_some_and(|t| t.as_deref() == Some(ty)))
     }
 
     pub fn holds(&self, condition: &Condition) -> bool {
         match condition {
             Condition::CalleeIsAsync(name) => self.is_async(name),
-            Condition::CalleeReturnsResult(name) => self.all_decls(name, |d| d.returns_future && d.returns_result),
-            Condition::FnIsSpawned(name) => self.spawned.contains(name),
-            Condition::ParamHasType { callee, method, index, ty } => self.param_has_type(callee, *method, *index, ty),
-            Condition::CalleeDoesNotOffload(name) => !self.fns.get(name).is_some_and(|d| d.iter().any(|d| d.offloads)),
-            Condition::NotUsedAsValue(name) => !self.values.contains(name),
-            Condition::SingleAsyncDecl(name) => {
-                self.fns.get(name).is_some_and(|decls| decls.iter().filter(|d| d.returns_future).count() == 1)
+            Condition::CalleeReturnsResult(name) => {
+                self.fns.get(name.as_str()).is_some_and(|d| d.result_futures == d.count)
             }
-            Condition::BlocksOn(name) => self.blocking().contains_key(name),
+            Condition::FnIsSpawned(name) => self.spawned.contains(name.as_str()),
+            Condition::ParamHasType { callee, method, index, ty } => self.param_has_type(callee, *method, *index, ty),
+            Condition::CalleeDoesNotOffload(name) => !self.fns.get(name.as_str()).is_some_and(|d| d.offloads),
+            Condition::NotUsedAsValue(name) => !self.values.contains(name.as_str()),
+            Condition::SingleAsyncDecl(name) => self.fns.get(name.as_str()).is_some_and(|d| d.futures == 1),
+            Condition::BlocksOn(name) => self.blocking().contains_key(name.as_str()),
             Condition::All(conditions) => conditions.iter().all(|c| self.holds(c)),
             Condition::Not(condition) => !self.holds(condition),
         }
@@ -180,7 +286,7 @@ impl CrateIndex {
             Condition::BlocksOn(name) => {
                 let blocking = self.blocking();
                 let mut note = format!("`{name}` calls ");
-                let mut current = name;
+                let mut current = name.as_str();
                 // Each name blocks through one found blocking in an earlier round: no cycles.
                 loop {
                     match blocking.get(current)? {
@@ -205,23 +311,25 @@ impl CrateIndex {
     /// name blocks if each of its declarations is a sync fn that calls `block_on` or a name found
     /// in an earlier round. Recursion alone never blocks, and the reasons do not depend on the
     /// order of a hash map.
-    fn blocking(&self) -> &HashMap<String, Blocks> {
+    fn blocking(&self) -> &HashMap<Box<str>, Blocks> {
         self.blocking.get_or_init(|| {
-            let may_block =
-                |d: &FnDecl| !d.returns_future && !d.offloads_block_on && (d.block_on.is_some() || !d.calls.is_empty());
-            let candidates: Vec<(&String, &Vec<FnDecl>)> =
-                self.fns.iter().filter(|(_, decls)| decls.iter().all(may_block)).collect();
-            let mut blocking: HashMap<String, Blocks> = HashMap::new();
+            let candidates: Vec<(&Box<str>, &MayBlock)> =
+                self.fns.iter().filter_map(|(name, d)| Some((name, d.may_block.as_deref()?))).collect();
+            let mut blocking: HashMap<Box<str>, Blocks> = HashMap::new();
             loop {
-                let blocks = |d: &FnDecl| d.block_on.is_some() || d.calls.iter().any(|c| blocking.contains_key(c));
-                let reason = |d: &FnDecl| match &d.block_on {
+                let blocks = |calls: &[Box<str>]| calls.iter().any(|c| blocking.contains_key(c));
+                let reason = |may_block: &MayBlock| match &may_block.first_block_on {
                     Some(at) => Some(Blocks::Directly(at.clone())),
-                    None => d.calls.iter().find(|c| blocking.contains_key(*c)).map(|c| Blocks::Calls(c.clone())),
+                    None => {
+                        may_block.calls[0].iter().find(|c| blocking.contains_key(*c)).map(|c| Blocks::Calls(c.clone()))
+                    }
                 };
-                let found: Vec<(String, Blocks)> = candidates
+                let found: Vec<(Box<str>, Blocks)> = candidates
                     .iter()
-                    .filter(|(name, decls)| !blocking.contains_key(*name) && decls.iter().all(blocks))
-                    .filter_map(|(name, decls)| Some(((*name).clone(), reason(&decls[0])?)))
+                    .filter(|(name, may_block)| {
+                        !blocking.contains_key(*name) && may_block.calls.iter().all(|c| blocks(c))
+                    })
+                    .filter_map(|(name, may_block)| Some(((*name).clone(), reason(may_block)?)))
                     .collect();
                 if found.is_empty() {
                     return blocking;
@@ -364,5 +472,42 @@ mod tests {
         assert_eq!(note("run"), None);
         let both = Condition::All(vec![Condition::NotUsedAsValue("x".into()), Condition::BlocksOn("helper".into())]);
         assert!(index.note_for(&both).unwrap().starts_with("`helper` calls `wait`"));
+    }
+
+    #[test]
+    fn indexes_of_consecutive_files_merge_as_if_added_in_order() {
+        let at = |line| BlockOn { call: ".block_on".into(), path: PathBuf::new(), line, column: 1 };
+        let sync = |name: &str, block_on: Option<BlockOn>, calls: &[&str]| FnDecl {
+            block_on,
+            calls: calls.iter().map(|c| c.to_string()).collect(),
+            ..decl(name, false, false, &[])
+        };
+        let (ty, token) = ("CancellationToken", Some("CancellationToken"));
+        let first = vec![
+            sync("wait", Some(at(1)), &[]),
+            sync("helper", None, &["log", "wait"]),
+            decl("run", true, true, &[token, token]),
+            decl("fetch", true, false, &[]),
+        ];
+        let second = vec![
+            sync("wait", Some(at(2)), &[]),
+            sync("helper", Some(at(3)), &[]),
+            decl("run", true, true, &[None, token]),
+            decl("fetch", false, false, &[]),
+        ];
+        let mut merged = CrateIndex::default();
+        merged.add_file(Path::new("a.rs"), FileFacts { fns: first, ..FileFacts::default() });
+        let mut later = CrateIndex::default();
+        later.add_file(Path::new("b.rs"), FileFacts { fns: second, values: vec!["x".into()], ..FileFacts::default() });
+        merged.merge(later);
+        let param = |index| Condition::ParamHasType { callee: "run".into(), method: true, index, ty: ty.into() };
+        assert!(!merged.holds(&param(0)), "the second `run` takes no token first");
+        assert!(merged.holds(&param(1)));
+        assert!(!merged.is_async("fetch"));
+        assert!(merged.holds(&Condition::SingleAsyncDecl("fetch".into())));
+        assert!(!merged.holds(&Condition::NotUsedAsValue("x".into())));
+        let note = |name: &str| merged.note_for(&Condition::BlocksOn(name.into())).unwrap();
+        assert_eq!(note("wait"), "`wait` calls `.block_on` at a.rs:1:1", "the first declaration's");
+        assert_eq!(note("helper"), "`helper` calls `wait`, which calls `.block_on` at a.rs:1:1");
     }
 }

@@ -1,6 +1,7 @@
-//! The pipeline: discover -> read + parse + walk each file (parallel) -> crate index -> settle the
-//! findings that needed it -> sort. Each file is parsed once; its syntax tree is dropped as soon as
-//! it has been walked.
+//! The pipeline: discover -> for each crate (in parallel): read + parse + walk each file (parallel),
+//! folding its facts into the crate index -> settle the findings that needed it -> sort. Each file
+//! is parsed once; its syntax tree is dropped as soon as it has been walked, and a crate's index as
+//! soon as the crate is settled, so peak memory follows the largest file and crate, not the tree.
 
 pub mod context;
 mod edition2015;
@@ -65,15 +66,21 @@ impl Report {
     }
 }
 
-/// What the parallel pass keeps of one file.
+/// What the parallel pass keeps of one file until its crate is settled: nothing unless it has
+/// findings (its facts go to the crate index at once).
 struct FileOutcome {
     path: PathBuf,
-    group: usize,
     source: Arc<str>,
     diagnostics: Vec<Diagnostic>,
     deferred: Vec<Deferred>,
-    facts: FileFacts,
     suppressions: Suppressions,
+}
+
+impl FileOutcome {
+    /// Nothing to report and nothing `settle` could turn into a finding.
+    fn is_clean(&self) -> bool {
+        self.diagnostics.is_empty() && self.deferred.is_empty() && self.suppressions.is_empty()
+    }
 }
 
 pub fn lint_paths(paths: &[PathBuf], options: &Options) -> Result<Report, String> {
@@ -86,22 +93,24 @@ pub fn lint_discovered(discovery: files::Discovery, options: &Options) -> Result
     let mut manifests = Manifests::default();
     let runtimes: Vec<Runtime> =
         roots.iter().map(|root| root.as_deref().map_or(Runtime::Unknown, |r| manifests.runtime(r))).collect();
+    let mut crates: Vec<Vec<&Path>> = vec![Vec::new(); roots.len()];
+    for (path, &group) in discovery.files.iter().zip(&groups) {
+        crates[group].push(path);
+    }
     let pool = thread_pool(options.threads)?;
-    let settings = &options.settings;
-    let outcomes: Vec<FileOutcome> = pool.install(|| {
-        discovery
-            .files
+    let files: Vec<FileReport> = pool.install(|| {
+        crates
             .par_iter()
-            .zip(groups.par_iter())
-            .map(|(path, &group)| lint_file(path, group, runtimes[group], options))
+            .zip(&runtimes)
+            .flat_map_iter(|(files, &runtime)| lint_crate(files, runtime, options))
             .collect()
     });
-    let mut report = settle(outcomes, settings);
+    let mut report = Report { files, files_analysed: discovery.files.len() };
     for error in discovery.errors {
         let diagnostic = engine_diagnostic("io-error", 0..0, error.message);
         report.files.push(FileReport { path: error.path, source: Arc::from(""), diagnostics: vec![diagnostic] });
     }
-    apply_settings(&mut report, settings);
+    apply_settings(&mut report, &options.settings);
     report.files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(report)
 }
@@ -148,15 +157,43 @@ pub fn lint_source_with(path: &Path, text: &str, rules: &[&'static Rule]) -> Fil
 fn lint_text(path: &Path, text: &str, rules: &[&'static Rule], settings: &Settings) -> FileReport {
     let test_file = files::is_test_file(path);
     let (diagnostics, deferred, facts, suppressions) = analyse_with(text, test_file, Runtime::Unknown, rules, settings);
-    let source = Arc::from(text);
+    let mut index = CrateIndex::default();
+    index.add_file(path, facts);
     let outcome =
-        FileOutcome { path: path.to_path_buf(), group: 0, source, diagnostics, deferred, facts, suppressions };
-    let mut report = settle(vec![outcome], settings);
+        FileOutcome { path: path.to_path_buf(), source: Arc::from(text), diagnostics, deferred, suppressions };
+    let mut report = Report { files: settle(vec![outcome], &index, settings), files_analysed: 1 };
     apply_settings(&mut report, settings);
     report.files.pop().unwrap_or(FileReport { path: path.to_path_buf(), source: Arc::from(text), diagnostics: vec![] })
 }
 
-fn lint_file(path: &Path, group: usize, runtime: Runtime, options: &Options) -> FileOutcome {
+/// Lints the files of one crate in parallel, folding their facts into the crate's index as they
+/// come, then settles its deferred findings: the index lives only as long as its crate is linted.
+fn lint_crate(files: &[&Path], runtime: Runtime, options: &Options) -> Vec<FileReport> {
+    let (outcomes, index) = files
+        .par_iter()
+        .map(|path| lint_file(path, runtime, options))
+        .fold(
+            || (Vec::new(), CrateIndex::default()),
+            |(mut outcomes, mut index), (outcome, facts)| {
+                index.add_file(&outcome.path, facts);
+                if !outcome.is_clean() {
+                    outcomes.push(outcome);
+                }
+                (outcomes, index)
+            },
+        )
+        .reduce(
+            || (Vec::new(), CrateIndex::default()),
+            |(mut outcomes, mut index), (later_outcomes, later_index)| {
+                outcomes.extend(later_outcomes);
+                index.merge(later_index);
+                (outcomes, index)
+            },
+        );
+    settle(outcomes, &index, &options.settings)
+}
+
+fn lint_file(path: &Path, runtime: Runtime, options: &Options) -> (FileOutcome, FileFacts) {
     let settings = &options.settings;
     let analyse = |text: &str| {
         let rules = settings.rules_for(path);
@@ -165,8 +202,8 @@ fn lint_file(path: &Path, group: usize, runtime: Runtime, options: &Options) -> 
     if let Some(text) = options.texts.get(path) {
         let (diagnostics, deferred, facts, suppressions) = analyse(text);
         // Keep the text even with no findings: `settle` must not read the file on disk instead.
-        let source = text.clone();
-        return FileOutcome { path: path.to_path_buf(), group, source, diagnostics, deferred, facts, suppressions };
+        let source = Arc::clone(text);
+        return (FileOutcome { path: path.to_path_buf(), source, diagnostics, deferred, suppressions }, facts);
     }
     let (source, (diagnostics, deferred, facts, suppressions)) = match files::read_source(path) {
         Ok(text) => {
@@ -181,19 +218,14 @@ fn lint_file(path: &Path, group: usize, runtime: Runtime, options: &Options) -> 
     // Keep the text only where a finding will need it for rendering. Deferred findings seldom hold:
     // a file that has only those is read again if one does (`settle`).
     let source = if diagnostics.is_empty() { Arc::from("") } else { Arc::from(source) };
-    FileOutcome { path: path.to_path_buf(), group, source, diagnostics, deferred, facts, suppressions }
+    (FileOutcome { path: path.to_path_buf(), source, diagnostics, deferred, suppressions }, facts)
 }
 
-/// Builds each crate's index and keeps the deferred findings it confirms.
-fn settle(mut outcomes: Vec<FileOutcome>, settings: &Settings) -> Report {
-    let files_analysed = outcomes.len();
-    let mut indexes: HashMap<usize, CrateIndex> = HashMap::new();
-    for outcome in &mut outcomes {
-        indexes.entry(outcome.group).or_default().add_file(&outcome.path, std::mem::take(&mut outcome.facts));
-    }
+/// Keeps the deferred findings of one crate's files that its index confirms, then applies the
+/// files' suppression comments.
+fn settle(outcomes: Vec<FileOutcome>, index: &CrateIndex, settings: &Settings) -> Vec<FileReport> {
     let mut files = Vec::new();
     for outcome in outcomes {
-        let index = &indexes[&outcome.group];
         let mut diagnostics = outcome.diagnostics;
         for Deferred { condition, mut diagnostic } in outcome.deferred {
             if index.holds(&condition) {
@@ -216,8 +248,7 @@ fn settle(mut outcomes: Vec<FileOutcome>, settings: &Settings) -> Report {
         diagnostics.dedup();
         files.push(FileReport { path: outcome.path, source, diagnostics });
     }
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    Report { files, files_analysed }
+    files
 }
 
 type Analysis = (Vec<Diagnostic>, Vec<Deferred>, FileFacts, Suppressions);
