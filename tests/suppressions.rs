@@ -353,3 +353,17 @@ pub async fn f(x: Option<u8>) -> &'static str {
     }
     assert!(parsed > 10, "only {parsed} variants parse");
 }
+
+#[test]
+fn a_file_whose_only_finding_is_an_unused_suppression_is_reported_by_check() {
+    // `check` drops files with nothing to report before the crate is settled: a comment that
+    // suppresses nothing must still count as something to report.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.rs", "fn f() {\n    // async-lint: allow(block-on-in-async) -- nothing here\n    g();\n}\n");
+    write(dir.path(), "b.rs", "fn clean() {}\n");
+    let (code, value) = json(&["."], dir.path());
+    assert_eq!(code, 1);
+    let found: Vec<_> =
+        diagnostics(&value).iter().map(|d| (d["path"].clone(), d["rule"].clone(), d["line"].clone())).collect();
+    assert_eq!(found, [("./a.rs".into(), "unused-suppression".into(), 2.into())]);
+}
