@@ -359,7 +359,11 @@ fn a_file_whose_only_finding_is_an_unused_suppression_is_reported_by_check() {
     // `check` drops files with nothing to report before the crate is settled: a comment that
     // suppresses nothing must still count as something to report.
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "a.rs", "fn f() {\n    // async-lint: allow(block-on-in-async) -- nothing here\n    g();\n}\n");
+    write(
+        dir.path(),
+        "a.rs",
+        "fn f() {\n    // async-lint: allow(block-on-in-async) -- nothing here\n    let x = 1;\n}\n",
+    );
     write(dir.path(), "b.rs", "fn clean() {}\n");
     let (code, value) = json(&["."], dir.path());
     assert_eq!(code, 1);
