@@ -331,21 +331,32 @@ impl<'a> Walker<'a> {
     /// field, or an awaited call (`f(..).await`) may be a value (`routes![index, about]`) or a
     /// future used as one; so may a method called on `self` and not awaited.
     fn record_token_values(&mut self, tokens: TokenStream) {
+        self.record_token_values_in(tokens, &mut HashSet::new());
+    }
+
+    /// `seen`: the names recorded from these tokens so far. The scope does not change within
+    /// them, so a name resolves as it did the first time (`macro_rules!` bodies repeat names).
+    fn record_token_values_in(&mut self, tokens: TokenStream, seen: &mut HashSet<String>) {
         let tokens: Vec<TokenTree> = tokens.into_iter().collect();
         let punct = |i: usize, c: char| matches!(tokens.get(i), Some(TokenTree::Punct(p)) if p.as_char() == c);
         let ident = |i: usize, name: &str| matches!(tokens.get(i), Some(TokenTree::Ident(x)) if x == name);
         for (i, tt) in tokens.iter().enumerate() {
             match tt {
-                TokenTree::Group(g) => self.record_token_values(g.stream()),
+                TokenTree::Group(g) => self.record_token_values_in(g.stream(), seen),
                 TokenTree::Ident(name) => {
                     let called = matches!(tokens.get(i + 1), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis);
                     let awaited = called && punct(i + 2, '.') && ident(i + 3, "await");
                     let after_dot = i > 0 && punct(i - 1, '.');
                     let self_method = i > 1 && after_dot && ident(i - 2, "self") && called;
                     if !punct(i + 1, '!') && !awaited && (!after_dot || self_method) {
-                        let resolved = self.names.resolve_segments(vec![name.to_string()]);
+                        let name = name.to_string();
+                        if seen.contains(&name) {
+                            continue;
+                        }
+                        seen.insert(name.clone());
+                        let resolved = self.names.resolve_segments(vec![name.clone()]);
                         if resolved.origin != Origin::Local {
-                            self.record_value(name.to_string());
+                            self.record_value(name);
                             self.record_value(resolved.last().to_string());
                         }
                     }
