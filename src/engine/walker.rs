@@ -543,10 +543,13 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         self.dispatch(Node::Call(call));
         let executors = &self.source.catalog.executors;
         let resolved = callee(&self.names, call);
-        let offload = resolved.as_ref().is_some_and(|r| r.is_in(&executors.offload));
+        // Joined once for the three lookups below (`Resolved::is_in` joins it each time).
+        let external = resolved.as_ref().filter(|r| r.is_external()).map(Resolved::joined);
+        let is_in = |paths: &HashSet<String>| external.as_ref().is_some_and(|path| paths.contains(path));
+        let offload = is_in(&executors.offload);
         let own = resolved.as_ref().filter(|r| matches!(r.origin, Origin::Crate | Origin::Unknown));
         let helper = own.map(|r| r.last().to_string());
-        if resolved.as_ref().is_some_and(|r| r.is_in(&executors.spawn)) {
+        if is_in(&executors.spawn) {
             self.record_spawned(call.args.first());
         }
         // A path in callee position is called, not used as a value; but the future of a call
@@ -562,7 +565,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
             }
             func => self.visit_expr(func),
         }
-        let block_on = resolved.as_ref().is_some_and(|r| r.is_in(&executors.block_on));
+        let block_on = is_in(&executors.block_on);
         match &resolved {
             Some(r) if block_on => self.record_block_on(r.joined(), self.span_range(call.func.span()).start),
             Some(r) if r.may_be_own() => self.record_call(r.last()),
