@@ -743,9 +743,19 @@ fn is_test_item(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().any(|attr| {
         let path = attr.path();
         if path.is_ident("cfg") {
-            return attr.parse_args::<syn::Meta>().is_ok_and(|meta| cfg_implies_test(&meta));
+            // Most are `cfg(feature = "..")`: without a `test` there is nothing to parse.
+            let names_test = attr.meta.require_list().is_ok_and(|list| mentions_test(list.tokens.clone()));
+            return names_test && attr.parse_args::<syn::Meta>().is_ok_and(|meta| cfg_implies_test(&meta));
         }
         path.segments.last().is_some_and(|s| s.ident == "test" || s.ident == "bench")
+    })
+}
+
+fn mentions_test(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|tt| match tt {
+        TokenTree::Ident(ident) => ident == "test",
+        TokenTree::Group(group) => mentions_test(group.stream()),
+        _ => false,
     })
 }
 
