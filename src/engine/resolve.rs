@@ -320,7 +320,7 @@ impl Names {
 
     fn resolve_at_depth(&self, mut segments: Vec<String>, depth: u8) -> Resolved {
         let resolved = |origin, segments| Resolved { origin, segments };
-        let Some(first) = segments.first().cloned() else {
+        let Some(first) = segments.first() else {
             return resolved(Origin::Unknown, segments);
         };
         match first.as_str() {
@@ -335,25 +335,29 @@ impl Names {
         for scope in self.scopes.iter().rev() {
             let bindings_visible = !past_boundary;
             past_boundary |= scope.fn_boundary;
-            if bindings_visible && segments.len() == 1 && scope.bindings.iter().any(|b| b.name == first) {
+            if bindings_visible && segments.len() == 1 && scope.bindings.iter().any(|b| b.name == *first) {
                 return resolved(Origin::Local, segments);
             }
-            if let Some(target) = scope.uses.get(&first) {
+            if let Some(target) = scope.uses.get(first.as_str()) {
+                // `use tokio;` maps `tokio` to itself: that is the extern crate, stop here.
+                let names_itself = target.first().or(segments.get(1)).is_some_and(|head| head == first);
                 let mut full = target.clone();
                 full.extend(segments.drain(1..));
-                // `use tokio;` maps `tokio` to itself: that is the extern crate, stop here.
                 if full.is_empty() {
                     return resolved(Origin::Unknown, full);
                 }
-                if full[0] == first || depth > 8 {
+                if names_itself || depth > 8 {
                     return resolved(Origin::External, full);
                 }
                 return self.resolve_at_depth(full, depth + 1);
             }
-            if scope.items.contains(&first) {
+            if scope.items.contains(first.as_str()) {
                 return resolved(Origin::Crate, segments);
             }
         }
+        // A path whose first segment is not in scope names a crate (`tokio::spawn`) in 2018+
+        // code, unless it is a type (`Vec::new`, `Handle::current`) from a prelude or a glob.
+        let origin = if first.starts_with(char::is_lowercase) { Origin::External } else { Origin::Unknown };
         if segments.len() == 1 {
             if let Some(glob) = self.single_external_glob() {
                 let mut full = glob.clone();
@@ -362,9 +366,6 @@ impl Names {
             }
             return resolved(Origin::Unknown, segments);
         }
-        // A path whose first segment is not in scope names a crate (`tokio::spawn`) in 2018+
-        // code, unless it is a type (`Vec::new`, `Handle::current`) from a prelude or a glob.
-        let origin = if first.starts_with(char::is_lowercase) { Origin::External } else { Origin::Unknown };
         resolved(origin, segments)
     }
 

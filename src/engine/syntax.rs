@@ -152,6 +152,18 @@ impl<'a> Visit<'a> for OwnCode<'a> {
     fn visit_item(&mut self, _: &'a syn::Item) {}
 }
 
+/// Does any of `names` appear as an identifier in `tokens`, at any depth? A cheap test before
+/// parsing a macro's arguments to look for something named.
+pub fn tokens_name_any(tokens: &TokenStream, names: &[&str]) -> bool {
+    let mut found = false;
+    scan_tokens(tokens.clone(), &mut |tt| {
+        if let TokenTree::Ident(ident) = tt {
+            found |= names.iter().any(|name| ident == name);
+        }
+    });
+    found
+}
+
 fn scan_tokens(tokens: TokenStream, f: &mut impl FnMut(&TokenTree)) {
     for tt in tokens {
         if let TokenTree::Group(g) = &tt {

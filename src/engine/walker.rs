@@ -331,21 +331,32 @@ impl<'a> Walker<'a> {
     /// field, or an awaited call (`f(..).await`) may be a value (`routes![index, about]`) or a
     /// future used as one; so may a method called on `self` and not awaited.
     fn record_token_values(&mut self, tokens: TokenStream) {
+        self.record_token_values_in(tokens, &mut HashSet::new());
+    }
+
+    /// `seen`: the names recorded from these tokens so far. The scope does not change within
+    /// them, so a name resolves as it did the first time (`macro_rules!` bodies repeat names).
+    fn record_token_values_in(&mut self, tokens: TokenStream, seen: &mut HashSet<String>) {
         let tokens: Vec<TokenTree> = tokens.into_iter().collect();
         let punct = |i: usize, c: char| matches!(tokens.get(i), Some(TokenTree::Punct(p)) if p.as_char() == c);
         let ident = |i: usize, name: &str| matches!(tokens.get(i), Some(TokenTree::Ident(x)) if x == name);
         for (i, tt) in tokens.iter().enumerate() {
             match tt {
-                TokenTree::Group(g) => self.record_token_values(g.stream()),
+                TokenTree::Group(g) => self.record_token_values_in(g.stream(), seen),
                 TokenTree::Ident(name) => {
                     let called = matches!(tokens.get(i + 1), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis);
                     let awaited = called && punct(i + 2, '.') && ident(i + 3, "await");
                     let after_dot = i > 0 && punct(i - 1, '.');
                     let self_method = i > 1 && after_dot && ident(i - 2, "self") && called;
                     if !punct(i + 1, '!') && !awaited && (!after_dot || self_method) {
-                        let resolved = self.names.resolve_segments(vec![name.to_string()]);
+                        let name = name.to_string();
+                        if seen.contains(&name) {
+                            continue;
+                        }
+                        seen.insert(name.clone());
+                        let resolved = self.names.resolve_segments(vec![name.clone()]);
                         if resolved.origin != Origin::Local {
-                            self.record_value(name.to_string());
+                            self.record_value(name);
                             self.record_value(resolved.last().to_string());
                         }
                     }
@@ -532,10 +543,13 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         self.dispatch(Node::Call(call));
         let executors = &self.source.catalog.executors;
         let resolved = callee(&self.names, call);
-        let offload = resolved.as_ref().is_some_and(|r| r.is_in(&executors.offload));
+        // Joined once for the three lookups below (`Resolved::is_in` joins it each time).
+        let external = resolved.as_ref().filter(|r| r.is_external()).map(Resolved::joined);
+        let is_in = |paths: &HashSet<String>| external.as_ref().is_some_and(|path| paths.contains(path));
+        let offload = is_in(&executors.offload);
         let own = resolved.as_ref().filter(|r| matches!(r.origin, Origin::Crate | Origin::Unknown));
         let helper = own.map(|r| r.last().to_string());
-        if resolved.as_ref().is_some_and(|r| r.is_in(&executors.spawn)) {
+        if is_in(&executors.spawn) {
             self.record_spawned(call.args.first());
         }
         // A path in callee position is called, not used as a value; but the future of a call
@@ -551,7 +565,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
             }
             func => self.visit_expr(func),
         }
-        let block_on = resolved.as_ref().is_some_and(|r| r.is_in(&executors.block_on));
+        let block_on = is_in(&executors.block_on);
         match &resolved {
             Some(r) if block_on => self.record_block_on(r.joined(), self.span_range(call.func.span()).start),
             Some(r) if r.may_be_own() => self.record_call(r.last()),
@@ -729,9 +743,19 @@ fn is_test_item(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().any(|attr| {
         let path = attr.path();
         if path.is_ident("cfg") {
-            return attr.parse_args::<syn::Meta>().is_ok_and(|meta| cfg_implies_test(&meta));
+            // Most are `cfg(feature = "..")`: without a `test` there is nothing to parse.
+            let names_test = attr.meta.require_list().is_ok_and(|list| mentions_test(list.tokens.clone()));
+            return names_test && attr.parse_args::<syn::Meta>().is_ok_and(|meta| cfg_implies_test(&meta));
         }
         path.segments.last().is_some_and(|s| s.ident == "test" || s.ident == "bench")
+    })
+}
+
+fn mentions_test(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|tt| match tt {
+        TokenTree::Ident(ident) => ident == "test",
+        TokenTree::Group(group) => mentions_test(group.stream()),
+        _ => false,
     })
 }
 

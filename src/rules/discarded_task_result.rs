@@ -8,7 +8,7 @@ use super::{Context, Node};
 use crate::engine::index::Condition;
 use crate::engine::macros::expressions;
 use crate::engine::resolve::{pat_idents, Origin};
-use crate::engine::syntax::{discarded_value, peel, Discarded};
+use crate::engine::syntax::{discarded_value, peel, tokens_name_any, Discarded};
 
 declare_rule! {
     /// ## What it does
@@ -359,6 +359,11 @@ fn filled_with(cx: &Context<'_>, name: &str, rest: &[Stmt]) -> Option<Outcome> {
             visit::visit_expr_method_call(self, call);
         }
         fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+            // Only a call on the collection or a `let` (of a spawned task) can change what is
+            // found, and nothing can once it is found: parsing the arguments is the costly part.
+            if self.outcome.is_some() || !tokens_name_any(&mac.tokens, &[self.name, "let"]) {
+                return;
+            }
             for expr in expressions(mac).iter().flatten() {
                 self.visit_expr(expr);
             }

@@ -69,32 +69,42 @@ declare_rule! {
 
 fn check(node: Node<'_>, cx: &mut Context<'_>) {
     let Node::Stmt { block, index } = node else { return };
-    let may_be_future = |e: &Expr| matches!(peel(e), Expr::Call(_) | Expr::MethodCall(_) | Expr::Async(_));
-    let Some(discarded) = discarded_value(&block.stmts, index, may_be_future) else { return };
+    // Asked first: finding out whether a `let`'s name is used later is the costly part.
+    let Some(discarded) = discarded_value(&block.stmts, index, |e| dropped_future(cx, e).is_some()) else { return };
+    let Some(dropped) = dropped_future(cx, discarded.expr) else { return };
     let unused = discarded.unused.map(|ident| cx.range(ident));
-    match discarded.local {
+    let range = match discarded.local {
         // rustc's own lint for a dropped future statement.
-        None if cx.lint_allowed("unused_must_use") => {}
-        None => check_dropped(cx, discarded.expr, cx.range(discarded.expr), None),
+        None if cx.lint_allowed("unused_must_use") => return,
+        None => cx.range(discarded.expr),
         Some(local) => {
             if allows_dropped_future(&local.attrs) || cx.lint_allowed(LET_UNDERSCORE_FUTURE) {
                 return;
             }
-            let range = cx.range(&local.let_token).start..cx.range(&local.semi_token).end;
-            check_dropped(cx, discarded.expr, range, unused);
+            cx.range(&local.let_token).start..cx.range(&local.semi_token).end
         }
-    }
+    };
+    let await_at = dropped.awaitable.then(|| cx.range(peel(discarded.expr)).end);
+    report(cx, range, dropped.message, unused, dropped.condition, await_at);
 }
 
-/// `expr`'s value is dropped: reported at `range`, with `binding` the name it was bound to unused.
-fn check_dropped(cx: &mut Context<'_>, expr: &Expr, range: std::ops::Range<usize>, binding: Option<std::ops::Range<usize>>) {
+/// A dropped expression that may be a future nobody awaits.
+struct Dropped {
+    message: String,
+    /// When the crate index must confirm it (the callee is async).
+    condition: Option<Condition>,
+    /// `.await` can be added after the expression itself.
+    awaitable: bool,
+}
+
+fn dropped_future(cx: &Context<'_>, expr: &Expr) -> Option<Dropped> {
     let expr = peel(expr);
     let (message, condition) = match expr {
         Expr::Async(_) => ("this async block is never awaited, so its body never runs".to_string(), None),
         Expr::Call(call) => {
-            let Some(path) = cx.callee(call) else { return };
+            let path = cx.callee(call)?;
             if !matches!(path.origin, Origin::Crate | Origin::Unknown) {
-                return;
+                return None;
             }
             let name = path.last().to_string();
             (format!("the future returned by `{name}` is never awaited"), Some(Condition::CalleeIsAsync(name)))
@@ -102,20 +112,19 @@ fn check_dropped(cx: &mut Context<'_>, expr: &Expr, range: std::ops::Range<usize
         Expr::MethodCall(call) => {
             if let Some((map, condition)) = futures_in_chain(cx, expr) {
                 let message = format!("the futures created by this `.{}` closure are never awaited", map.method);
-                return report(cx, range, message, binding, condition, None);
+                return Some(Dropped { message, condition, awaitable: false });
             }
             // Without types, only `self.method()` is known to call one of the crate's methods:
             // `tx.send(..)` may well be a sync method of another crate's type.
             if !matches!(peel(&call.receiver), Expr::Path(p) if p.path.is_ident("self")) {
-                return;
+                return None;
             }
             let name = call.method.to_string();
             (format!("the future returned by `.{name}()` is never awaited"), Some(Condition::CalleeIsAsync(name)))
         }
-        _ => return,
+        _ => return None,
     };
-    let fix_at = cx.range(expr).end;
-    report(cx, range, message, binding, condition, Some(fix_at));
+    Some(Dropped { message, condition, awaitable: true })
 }
 
 fn report(
