@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Turns what bench/run.sh measured (target/bench) into the markdown tables of bench/RESULTS.md.
 
-Inputs in --work: commands.tsv (group, name, tool, tree, threads, command), trees.tsv (tree, crate
+Inputs in --work: commands.tsv (group, name, tool, tree, threads, command, untimed command run
+before each run or `:`), trees.tsv (tree, crate
 folders, path, parse_floor --lines output), rss.tsv (name, max RSS kB, exit status, last output
 line), json/*.json (hyperfine exports, one per group and round) and notes.txt.
 """
@@ -15,6 +16,12 @@ import platform
 import statistics
 import subprocess
 
+# The issue's targets for tokio: async-lint at least this many times faster than `cargo clippy` from
+# clean, and faster than clippy's re-run after a one-file change.
+CLEAN_TARGET = 50.0
+TOUCHED_TARGET = 1.0
+# The issue's own clippy figures on tokio (its machine), in seconds.
+ISSUE_CLIPPY_CLEAN, ISSUE_CLIPPY_TOUCHED = 6.3, 1.9
 
 def read_tsv(path):
     if not os.path.exists(path):
@@ -57,8 +64,11 @@ def main():
 
     commands = read_tsv(os.path.join(work, "commands.tsv"))
     meta = {}  # name -> (tool, tree, threads, command)
-    for group, name, tool, tree, threads, command in commands:
+    prepare_of = {}  # name -> the untimed command hyperfine runs before each of its runs
+    for group, name, tool, tree, threads, command, *prepare in commands:
         meta.setdefault(name, (tool, tree, int(threads), command))
+        if prepare and prepare[0] != ":":
+            prepare_of.setdefault(name, prepare[0])
 
     # Every timed run of a command, across groups and rounds (a name is the same command everywhere).
     times, failures = {}, {}
@@ -205,21 +215,62 @@ def main():
         )
         w("")
 
+    def clippy_table(names):
+        by_tool = {meta[n][0]: n for n in names}
+        lint = by_tool.get("async-lint")
+        threads = meta[lint][2] if lint else args.np
+        w(f"## async-lint against `cargo clippy` on tokio (-j{threads})")
+        w("")
+        w("| command | median s | × async-lint | issue's target | met | × floor | peak RSS MB |")
+        w("|---|---:|---:|---|---|---:|---:|")
+        targets = {  # tool -> (the target as written, whether a ratio meets it)
+            "clippy-clean": (f"≥ {CLEAN_TARGET:g}×", lambda x: x >= CLEAN_TARGET),
+            "clippy-touched": (f"> {TOUCHED_TARGET:g}×", lambda x: x > TOUCHED_TARGET),
+        }
+        for name in names:
+            t = median.get(name)
+            x = ratio(t, median.get(lint))
+            target, meets = targets.get(meta[name][0], ("", None))
+            met = "" if meets is None else "—" if x is None else "yes" if meets(x) else "**no**"
+            floor = median.get(floor_of(name))
+            w(
+                f"| `{name}` | {fmt(t)} | {fmt(x, 2)} | {target} | {met} | {fmt(ratio(t, floor), 2)} | "
+                f"{fmt(rss.get(name), 1)} |"
+            )
+        w("")
+        touched = next((n for n in names if meta[n][0] == "clippy-touched"), None)
+        touch = prepare_of.get(touched, "").replace(os.getcwd() + "/", "")
+        w(
+            "clippy lints tokio's library (a copy of `target/corpus/async/tokio` in `target/bench/clippy-tokio`, "
+            "its own Cargo.lock and target directory, dependencies fetched beforehand, `--frozen`), with the "
+            "features named in the commands below; async-lint reads every file of the crate, `tests/` included. "
+            "`clippy-clean`: `cargo clean` (the whole target directory, dependencies included) before each run, "
+            f"untimed. `clippy-touched`: `{touch}` before each run, untimed; a touch changes no byte, so "
+            "rustc's incremental cache serves what it can, and a real edit costs clippy more. Peak RSS of clippy "
+            "is that of its largest process, not the sum. × floor is the time ÷ the parse floor's on tokio with the "
+            "same thread count: for clippy, the best ratio async-lint could reach on this machine. "
+            f"For comparison, the issue's figures (another machine): {issue_reference}."
+        )
+        w("")
+
+    issue_reference = (
+        f"`cargo clippy` on tokio takes {ISSUE_CLIPPY_CLEAN} s from clean and {ISSUE_CLIPPY_TOUCHED} s to re-lint "
+        "after touching one file"
+    )
+    clippy_names = names_in("clippy")
     if names_in("tokio"):
         w("## tokio (`target/corpus/async/tokio`), for the clippy reference")
         w("")
         timing_table(names_in("tokio"))
-        w(
-            "Reference, given in the issue and not measured here: `cargo clippy` on tokio takes "
-            "6.3 s from clean and 1.9 s to re-lint after touching one file."
-        )
+        if not clippy_names:
+            w(f"Reference, given in the issue and not measured here: {issue_reference}.")
+            w("")
+    elif quick and not clippy_names:
+        w(f"Reference for tokio, given in the issue and not measured here: {issue_reference}.")
         w("")
-    elif quick:
-        w(
-            "Reference for tokio, given in the issue and not measured here: `cargo clippy` takes "
-            "6.3 s from clean and 1.9 s to re-lint after touching one file."
-        )
-        w("")
+
+    if clippy_names:
+        clippy_table(clippy_names)
 
     w("## Notes")
     w("")
@@ -247,6 +298,8 @@ def main():
     here = os.getcwd() + "/"
     for name, (_, _, _, command) in meta.items():
         w(f"{name}: {command.replace(here, '')}")
+        if name in prepare_of:
+            w(f"  (before each run: {prepare_of[name].replace(here, '')})")
     w("```")
 
     with open(args.out, "w", encoding="utf-8") as f:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The async-lint benchmark: async-lint against its parse floor, on growing parts of the corpus, and
-# against its peers (cargo-perf, ast-grep). Writes a table of medians, ratios and peak RSS to
-# bench/RESULTS.md. See bench/README.md for what each number means.
+# The async-lint benchmark: async-lint against its parse floor, on growing parts of the corpus,
+# against its peers (cargo-perf, ast-grep) and against `cargo clippy` on tokio. Writes a table of
+# medians, ratios and peak RSS to bench/RESULTS.md. See bench/README.md for what each number means.
 #
 #   bench/run.sh                  the full run (fetches ~330 MB of crates the first time)
 #   BENCH_QUICK=1 bench/run.sh    a smoke test: the tokio crate only, one run, results in target/bench
@@ -12,12 +12,15 @@
 #                                 used for the corpus fractions and the peers
 #   BENCH_OUT=bench/RESULTS.md    where the table goes (quick runs: target/bench/RESULTS-quick.md)
 #   BENCH_PEERS=1                 0: skip cargo-perf and ast-grep
+#   BENCH_CLIPPY=1                0: skip `cargo clippy` on tokio (quick runs skip it unless it is 1)
+#   BENCH_CLIPPY_FEATURES=full    tokio's features for clippy ("" for its default features, none)
 #   BENCH_TREE=target/corpus/all  the folder of crate folders to measure (and cut into fractions)
 #   SHARED=../shared              where corpus/fetch.sh is
 #   CARGO_PERF_VERSION, AST_GREP_VERSION   the peers' versions (pinned below)
 #
 # Everything downloaded or built goes under target/ (git-ignored): target/corpus (the corpus),
-# target/bench (subsets, logs, JSON), target/bench-tools (cargo-perf, ast-grep).
+# target/bench (subsets, logs, JSON, the tokio copy clippy builds and its target directory),
+# target/bench-tools (cargo-perf, ast-grep).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -26,14 +29,17 @@ QUICK="${BENCH_QUICK:-0}"
 RUNS="${BENCH_RUNS:-3}"
 THREADS="${BENCH_THREADS:-1 2}"
 PEERS="${BENCH_PEERS:-1}"
+CLIPPY_FEATURES="${BENCH_CLIPPY_FEATURES-full}"
 SHARED="${SHARED:-$ROOT/../shared}"
 CARGO_PERF_VERSION="${CARGO_PERF_VERSION:-0.6.0}"
 AST_GREP_VERSION="${AST_GREP_VERSION:-0.51.1}"
 if [ "$QUICK" = 1 ]; then
   RUNS="${BENCH_RUNS:-1}"
   OUT="${BENCH_OUT:-target/bench/RESULTS-quick.md}"
+  CLIPPY="${BENCH_CLIPPY:-0}"
 else
   OUT="${BENCH_OUT:-bench/RESULTS.md}"
+  CLIPPY="${BENCH_CLIPPY:-1}"
 fi
 NP="$(printf '%s\n' $THREADS | sort -n | tail -1)"   # the largest thread count
 
@@ -147,14 +153,60 @@ if [ "$PEERS" = 1 ]; then
   fi
 fi
 
+# --- clippy ------------------------------------------------------------------------------------
+# clippy lints a copy of the corpus's tokio package, built on its own: a crates.io package folder
+# has its own Cargo.toml and Cargo.lock, and the copy gets its own target directory so clippy
+# never touches ours. Any file of the crate makes cargo re-check the whole crate; this one is deep
+# in the runtime, like an everyday edit.
+CLIPPY_TOKIO="$WORK/clippy-tokio"
+CLIPPY_TARGET="$WORK/clippy-target"
+CLIPPY_TOUCHED=src/runtime/scheduler/multi_thread/worker.rs
+CLIPPY_READY=0
+clippy_cargo() { # the shell command running cargo on the copy, with the copy's target directory
+  printf 'cd %q && CARGO_TARGET_DIR=%q cargo' "$CLIPPY_TOKIO" "$CLIPPY_TARGET"
+}
+clippy_args() {
+  printf 'clippy --frozen -j %s' "$NP"
+  [ -z "$CLIPPY_FEATURES" ] || printf ' --features %q' "$CLIPPY_FEATURES"
+}
+setup_clippy_tokio() {
+  local host
+  rm -rf "$CLIPPY_TOKIO"
+  cp -r "$TOKIO" "$CLIPPY_TOKIO"
+  [ -f "$CLIPPY_TOKIO/$CLIPPY_TOUCHED" ] || { echo "no $CLIPPY_TOUCHED in tokio" >&2; return 1; }
+  # crates.io strips the [workspace] table; an empty one makes the copy its own workspace root,
+  # whatever the folders above it hold.
+  printf '\n[workspace]\n' >>"$CLIPPY_TOKIO/Cargo.toml"
+  host="$(rustc -vV | sed -n 's/^host: //p')"
+  (cd "$CLIPPY_TOKIO" && cargo fetch --target "$host" >&2) || return 1
+  # One untimed run: clippy must build before it is worth timing.
+  sh -c "$(clippy_cargo) $(clippy_args)" >&2
+}
+if [ "$CLIPPY" = 1 ]; then
+  step "clippy"
+  if ! cargo clippy --version >/dev/null 2>&1; then
+    # As in .ci/run: clippy ships with rustup toolchains as a component.
+    command -v rustup >/dev/null && rustup component add clippy >&2 || true
+  fi
+  if ! cargo clippy --version >/dev/null 2>&1; then
+    note "\`cargo clippy\` is missing and rustup could not add it; clippy not measured."
+  elif ! setup_clippy_tokio; then
+    note "\`cargo clippy\` failed on the copy of tokio in target/bench/clippy-tokio; clippy not measured."
+  else
+    CLIPPY_READY=1
+    cargo clippy --version >&2
+  fi
+fi
+
 # --- the commands --------------------------------------------------------------------------------
-# One line per command: group, name, tool, tree, threads, shell command. Commands of one group are
-# timed alternately (one run of each per round); the runs of a name listed in two groups are pooled.
+# One line per command: group, name, tool, tree, threads, shell command, shell command run untimed
+# before each of its runs (`:` for none). Commands of one group are timed alternately (one run of
+# each per round); the runs of a name listed in two groups are pooled.
 MANIFEST="$WORK/commands.tsv"
 : >"$MANIFEST"
-add() { # add GROUP TOOL TREE THREADS COMMAND
+add() { # add GROUP TOOL TREE THREADS COMMAND [PREPARE]
   local name="$2 $3 -j$4"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$name" "$2" "$3" "$4" "$5" >>"$MANIFEST"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$name" "$2" "$3" "$4" "$5" "${6:-:}" >>"$MANIFEST"
 }
 q() { printf '%q' "$1"; }
 
@@ -179,6 +231,14 @@ if [ "$FULL_NAME" != tokio ]; then
     add tokio async-lint tokio "$t" "$(q "$LINT") check -j $t $(q "$TOKIO")"
   done
 fi
+if [ "$CLIPPY_READY" = 1 ]; then
+  # Clean means the whole target directory, dependencies included (tokio-macros pulls in syn):
+  # what `cargo clippy` costs on a fresh checkout. The touch changes no byte, so rustc's
+  # incremental cache serves what it can: the cheapest re-run there is.
+  add clippy clippy-clean tokio "$NP" "$(clippy_cargo) $(clippy_args)" "$(clippy_cargo) clean --frozen"
+  add clippy clippy-touched tokio "$NP" "$(clippy_cargo) $(clippy_args)" "touch $(q "$CLIPPY_TOKIO/$CLIPPY_TOUCHED")"
+  add clippy async-lint tokio "$NP" "$(q "$LINT") check -j $NP $(q "$TOKIO")"
+fi
 
 # --- tree sizes ----------------------------------------------------------------------------------
 step "tree sizes"
@@ -195,14 +255,22 @@ done
 for group in $(cut -f1 "$MANIFEST" | awk '!seen[$0]++'); do
   step "timing: $group ($RUNS rounds)"
   args=()
-  while IFS=$'\t' read -r g name _ _ _ cmd; do
-    [ "$g" = "$group" ] && args+=(-n "$name" "$cmd")
+  prepares=()
+  prepared=0
+  while IFS=$'\t' read -r g name _ _ _ cmd prepare; do
+    [ "$g" = "$group" ] || continue
+    args+=(-n "$name" "$cmd")
+    prepares+=(--prepare "$prepare")
+    [ "$prepare" = : ] || prepared=1
   done <"$MANIFEST"
+  # hyperfine takes one --prepare per command or none: groups without one are run as before.
+  [ "$prepared" = 1 ] || prepares=()
   for round in $(seq 1 "$RUNS"); do
     warm=()
     [ "$round" = 1 ] && warm=(--warmup 1)
     # -i: a linter exits 1 when it has findings; exit codes are checked in the RSS pass below.
-    hyperfine -i --style basic "${warm[@]}" --runs 1 --export-json "$WORK/json/$group-$round.json" "${args[@]}" >&2
+    hyperfine -i --style basic "${warm[@]}" "${prepares[@]}" --runs 1 --export-json "$WORK/json/$group-$round.json" \
+      "${args[@]}" >&2
   done
 done
 
@@ -210,8 +278,9 @@ done
 step "peak RSS"
 RSS="$WORK/rss.tsv"
 : >"$RSS"
-cut -f2,6 "$MANIFEST" | awk -F'\t' '!seen[$1]++' | while IFS=$'\t' read -r name cmd; do
+cut -f2,6,7 "$MANIFEST" | awk -F'\t' '!seen[$1]++' | while IFS=$'\t' read -r name cmd prepare; do
   log="$WORK/logs/$(printf '%s' "$name" | tr ' /' '__').log"
+  sh -c "$prepare" >/dev/null 2>&1 || true
   status=0
   /usr/bin/time -v -o "$log.time" sh -c "$cmd" >"$log" 2>&1 || status=$?
   kb="$(awk -F': ' '/Maximum resident set size/ {print $2}' "$log.time")"
