@@ -301,7 +301,8 @@ impl Settings {
     }
 
     fn apply_file(&mut self, source: &Source, config: ConfigFile) -> Result<(), String> {
-        let root = normalize(source.path.parent().unwrap_or(Path::new("")));
+        // Normalised first: the parent of a bare `--config other.toml` is an empty path.
+        let root = normalize(&source.path).parent().map(Path::to_path_buf).unwrap_or_default();
         let ids = |selectors: &[Spanned<String>], key: &str| -> Result<Vec<&'static str>, String> {
             let mut ids = Vec::new();
             for selector in selectors {
