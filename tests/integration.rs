@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{json, path_rules, run, stderr, stdout, write};
+use common::{json, path_rules, run, stderr, write};
 
 /// One `block-on-in-async` (line 2) and one `blocking-in-async` (line 3).
 const MIXED: &str = "async fn handler() {
@@ -37,4 +37,41 @@ fn a_config_file_named_without_a_folder_has_its_globs_relative_to_the_current_fo
     for config in ["other.toml", "./other.toml"] {
         assert_eq!(found(&["--config", config, "src"], dir.path()), expected, "--config {config}");
     }
+}
+
+/// A task spawned and dropped: `spawn-without-join`, a rule relaxed in test code.
+const SPAWNED_IN_TESTS: &str = "#[cfg(test)]
+mod tests {
+    pub async fn server() {
+        // async-lint: allow(spawn-without-join) -- the test's runtime cancels it
+        tokio::spawn(serve());
+    }
+
+    #[tokio::test]
+    async fn client() {
+        tokio::spawn(serve()); // async-lint: allow(spawn-without-join) -- same
+    }
+}
+
+// async-lint: allow(spawn-without-join) -- nothing spawned here: reported in every mode
+async fn production() {}
+";
+
+#[test]
+fn a_suppression_in_test_code_of_a_rule_the_test_code_mode_turns_off_there_is_not_unused() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "src/lib.rs", SPAWNED_IN_TESTS);
+    write(
+        dir.path(),
+        "tests/it.rs",
+        "pub async fn f() {\n    // async-lint: allow(spawn-without-join) -- r\n    tokio::spawn(serve());\n}\n",
+    );
+    let only_production = [("src/lib.rs".to_string(), "unused-suppression".to_string())];
+    for mode in ["relaxed", "check", "skip"] {
+        assert_eq!(found(&["--test-code", mode, "src", "tests"], dir.path()), only_production, "--test-code {mode}");
+    }
+    // So `--fix` under the default mode does not delete what `--test-code check` needs.
+    let fixed = run(&["check", "--fix", "-q", "src", "tests"], dir.path());
+    assert_eq!(fixed.status.code(), Some(0), "{}", stderr(&fixed));
+    assert_eq!(found(&["--test-code", "check", "src", "tests"], dir.path()), []);
 }
