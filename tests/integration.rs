@@ -75,3 +75,25 @@ fn a_suppression_in_test_code_of_a_rule_the_test_code_mode_turns_off_there_is_no
     assert_eq!(fixed.status.code(), Some(0), "{}", stderr(&fixed));
     assert_eq!(found(&["--test-code", "check", "src", "tests"], dir.path()), []);
 }
+
+#[test]
+fn sarif_describes_the_suppression_findings_as_the_warnings_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "src/lib.rs",
+        "// async-lint: allow(blocking-in-async) -- nothing here\nfn f() {}\n// async-lint: allow(x)\n",
+    );
+    let output = run(&["check", "--format", "sarif", "src"], dir.path());
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let run = &document["runs"][0];
+    for result in run["results"].as_array().unwrap() {
+        let rule = &run["tool"]["driver"]["rules"][result["ruleIndex"].as_u64().unwrap() as usize];
+        assert_eq!(rule["id"], result["ruleId"]);
+        assert_eq!(result["level"], "warning", "{result}");
+        assert_eq!(rule["defaultConfiguration"]["level"], "warning", "{rule}");
+        let description = rule["fullDescription"]["text"].as_str().unwrap();
+        assert!(description.contains("suppression comment"), "{}: {description}", rule["id"]);
+    }
+    assert_eq!(run["results"].as_array().unwrap().len(), 2);
+}

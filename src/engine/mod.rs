@@ -311,20 +311,26 @@ pub fn parser_offset(text: &str) -> usize {
     offset
 }
 
+/// The severity of an engine id's findings before the configuration's `[severity]`: the
+/// suppression comments' own findings are warnings, a file left unchecked is an error.
+pub fn engine_severity(id: &str) -> Severity {
+    match id {
+        "unused-suppression" | "invalid-suppression" => Severity::Warning,
+        _ => Severity::Error,
+    }
+}
+
 fn engine_diagnostic(rule: &'static str, range: std::ops::Range<usize>, message: String) -> Diagnostic {
-    let (severity, help) = match rule {
-        "parse-error" => {
-            (Severity::Error, "async-lint checks code that rustc accepts; fix the syntax or exclude the file")
+    let help = match rule {
+        "parse-error" => "async-lint checks code that rustc accepts; fix the syntax or exclude the file",
+        "io-error" => "check that the file exists, is readable and is UTF-8 encoded",
+        "unused-suppression" => "remove it: nothing of that rule is found where it applies",
+        "invalid-suppression" => {
+            "write `// async-lint: allow(rule-id) -- reason` (or `file-allow(..)` for the whole file)"
         }
-        "io-error" => (Severity::Error, "check that the file exists, is readable and is UTF-8 encoded"),
-        "unused-suppression" => (Severity::Warning, "remove it: nothing of that rule is found where it applies"),
-        "invalid-suppression" => (
-            Severity::Warning,
-            "write `// async-lint: allow(rule-id) -- reason` (or `file-allow(..)` for the whole file)",
-        ),
-        _ => (Severity::Error, "this is a bug in async-lint, not in your code"),
+        _ => "this is a bug in async-lint, not in your code",
     };
-    let mut diagnostic = Diagnostic::new(rule, severity, range, message);
+    let mut diagnostic = Diagnostic::new(rule, engine_severity(rule), range, message);
     diagnostic.help = Some(help.into());
     diagnostic
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 use serde_json::{json, Map, Value};
 
 use crate::diagnostic::{Diagnostic, Edit, LineIndex, Severity};
-use crate::engine::Report;
+use crate::engine::{self, Report};
 use crate::render::{encode_uri_path, message_with_context, relative_path};
 use crate::rules::{self, Rule};
 
@@ -80,6 +80,10 @@ fn engine_descriptor(id: &str) -> Value {
         "parse-error" => "The file is not valid Rust syntax, so it was not checked",
         "io-error" => "The file could not be read, or is not UTF-8, so it was not checked",
         "internal-error" => "async-lint failed while checking the file; this is a bug in async-lint",
+        "unused-suppression" => "A suppression comment lists a rule that has no finding where the comment applies",
+        "invalid-suppression" => {
+            "A suppression comment is malformed or names a rule that does not exist or cannot be suppressed"
+        }
         _ => "Reported by async-lint itself rather than by a rule",
     };
     json!({
@@ -88,7 +92,7 @@ fn engine_descriptor(id: &str) -> Value {
         "shortDescription": {"text": description},
         "fullDescription": {"text": description},
         "help": {"text": description, "markdown": description},
-        "defaultConfiguration": {"level": "error"},
+        "defaultConfiguration": {"level": level(engine::engine_severity(id))},
     })
 }
 
