@@ -97,3 +97,14 @@ fn sarif_describes_the_suppression_findings_as_the_warnings_they_are() {
     }
     assert_eq!(run["results"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn the_full_format_names_the_file_of_a_finding_with_no_source_to_show() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "src/latin1.rs", b"fn caf\xe9() {}\n");
+    let output = run(&["check", "--color", "never", "src"], dir.path());
+    assert_eq!(output.status.code(), Some(1));
+    let text = common::stdout(&output);
+    assert!(text.starts_with("error[io-error]: file is not valid UTF-8"), "{text}");
+    assert!(text.contains("src/latin1.rs"), "{text}");
+}
