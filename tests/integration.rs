@@ -108,3 +108,17 @@ fn the_full_format_names_the_file_of_a_finding_with_no_source_to_show() {
     assert!(text.starts_with("error[io-error]: file is not valid UTF-8"), "{text}");
     assert!(text.contains("src/latin1.rs"), "{text}");
 }
+
+#[test]
+fn a_file_named_twice_in_different_spellings_is_checked_once() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "src/lib.rs", MIXED);
+    let absolute = dir.path().join("src/lib.rs");
+    let spellings = ["src", "./src/lib.rs", "src/../src/lib.rs", absolute.to_str().unwrap()];
+    let expected = ["block-on-in-async", "blocking-in-async"].map(|rule| ("src/lib.rs".to_string(), rule.to_string()));
+    assert_eq!(found(&spellings, dir.path()), expected, "as the first PATH spells it");
+    let mut args = vec!["check", "--fix", "--unsafe-fixes"];
+    args.extend(spellings);
+    let fixed = run(&args, dir.path());
+    assert!(stderr(&fixed).starts_with("Found 2 findings (1 fixed, 1 remaining)."), "{}", stderr(&fixed));
+}
