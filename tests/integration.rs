@@ -122,3 +122,17 @@ fn a_file_named_twice_in_different_spellings_is_checked_once() {
     let fixed = run(&args, dir.path());
     assert!(stderr(&fixed).starts_with("Found 2 findings (1 fixed, 1 remaining)."), "{}", stderr(&fixed));
 }
+
+#[test]
+fn add_suppressions_refuses_the_flags_that_would_silently_switch_it_off() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "src/lib.rs", MIXED);
+    for other in [&["--diff"][..], &["--write-baseline", "b.json"], &["--statistics"]] {
+        let mut args = vec!["check", "--add-suppressions", "src"];
+        args.extend(other);
+        let output = run(&args, dir.path());
+        assert_eq!(output.status.code(), Some(2), "{other:?}: {}", stderr(&output));
+        assert!(stderr(&output).contains("cannot be used with"), "{other:?}: {}", stderr(&output));
+        assert_eq!(std::fs::read_to_string(dir.path().join("src/lib.rs")).unwrap(), MIXED, "{other:?}");
+    }
+}
