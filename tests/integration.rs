@@ -136,3 +136,38 @@ fn add_suppressions_refuses_the_flags_that_would_silently_switch_it_off() {
         assert_eq!(std::fs::read_to_string(dir.path().join("src/lib.rs")).unwrap(), MIXED, "{other:?}");
     }
 }
+
+/// The long flags in `text`: `--word` not followed by a letter, digit or `-`.
+fn long_flags(text: &str) -> std::collections::BTreeSet<String> {
+    let mut flags = std::collections::BTreeSet::new();
+    for (at, _) in text.match_indices("--") {
+        let name: String = text[at + 2..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+        if name.starts_with(|c: char| c.is_ascii_lowercase()) {
+            flags.insert(format!("--{name}"));
+        }
+    }
+    flags
+}
+
+#[test]
+fn the_readme_options_table_lists_every_flag_of_check_help_and_no_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = common::stdout(&run(&["check", "--help"], dir.path()));
+    let options = help.split("Options:").nth(1).unwrap();
+    // Flag lines are indented less than their descriptions: `  -q, --quiet`, `      --fix`.
+    let flag_lines = options.lines().filter(|line| line.len() - line.trim_start().len() < 8);
+    let mut from_help: std::collections::BTreeSet<String> = flag_lines.flat_map(long_flags).collect();
+    from_help.remove("--help");
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let table: String = readme
+        .split("## Usage")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .skip_while(|line| !line.starts_with("| option"))
+        .take_while(|line| line.starts_with('|'))
+        .map(|line| line.split('|').nth(1).unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert_eq!(long_flags(&table), from_help, "README.md, ## Usage: the options table");
+}
