@@ -80,6 +80,10 @@ pub struct ConfigArgs {
     /// the default), or none (`skip`)
     #[arg(long, value_enum, value_name = "MODE")]
     pub test_code: Option<TestCode>,
+    /// Skip the files and folders named as PATHs that `exclude` matches too (for pre-commit,
+    /// which names every staged file)
+    #[arg(long)]
+    pub force_exclude: bool,
 }
 
 /// A configuration file as written (`async-lint.toml`, or the `async-lint` table of a Cargo
@@ -227,6 +231,8 @@ pub struct Settings {
     rules: Vec<&'static Rule>,
     severity: HashMap<&'static str, Severity>,
     exclude: Option<PathGlobs>,
+    /// `exclude` applies to the PATHs named on the command line too.
+    force_exclude: bool,
     per_file_ignores: Vec<(PathGlobs, Vec<&'static str>)>,
     pub test_code: TestCode,
     catalog: Arc<Catalog>,
@@ -241,6 +247,7 @@ impl Default for Settings {
             rules: rules::ALL.to_vec(),
             severity: HashMap::new(),
             exclude: None,
+            force_exclude: false,
             per_file_ignores: Vec::new(),
             test_code: TestCode::default(),
             catalog: Catalog::builtin(),
@@ -272,6 +279,16 @@ impl Settings {
     /// Globs of files that discovery skips.
     pub fn exclude(&self) -> Option<&PathGlobs> {
         self.exclude.as_ref()
+    }
+
+    /// The PATHs to check: those given, less (with `--force-exclude`) those `exclude` matches.
+    pub fn paths_to_check(&self, paths: &[PathBuf]) -> Vec<PathBuf> {
+        match &self.exclude {
+            Some(globs) if self.force_exclude => {
+                paths.iter().filter(|path| !globs.matches(path, path.is_dir())).cloned().collect()
+            }
+            _ => paths.to_vec(),
+        }
     }
 
     /// The API lists: the built-in ones with the configuration's `[extend]` entries.
@@ -357,6 +374,7 @@ impl Settings {
         let select = args.select.as_deref().map(|s| ids(s, "--select")).transpose()?;
         self.select(select, ids(&args.extend_select, "--extend-select")?, ids(&args.ignore, "--ignore")?);
         self.test_code = args.test_code.unwrap_or(self.test_code);
+        self.force_exclude = args.force_exclude;
         Ok(())
     }
 }

@@ -171,3 +171,21 @@ fn the_readme_options_table_lists_every_flag_of_check_help_and_no_other() {
         .join(" ");
     assert_eq!(long_flags(&table), from_help, "README.md, ## Usage: the options table");
 }
+
+#[test]
+fn force_exclude_applies_exclude_to_the_files_pre_commit_names() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "async-lint.toml", "exclude = [\"vendor/\", \"src/generated.rs\"]\n");
+    write(dir.path(), "src/lib.rs", MIXED);
+    write(dir.path(), "src/generated.rs", MIXED);
+    write(dir.path(), "vendor/dep.rs", MIXED);
+    let named = ["src/lib.rs", "src/generated.rs", "vendor/dep.rs"];
+    assert_eq!(found(&named, dir.path()).len(), 6, "a file named on the command line is checked");
+    let mut forced = vec!["--force-exclude"];
+    forced.extend(named);
+    let paths: Vec<String> = found(&forced, dir.path()).into_iter().map(|(path, _)| path).collect();
+    assert_eq!(paths, ["src/lib.rs", "src/lib.rs"]);
+    assert_eq!(found(&["--force-exclude", "vendor"], dir.path()), []);
+    let hooks = std::fs::read_to_string(".pre-commit-hooks.yaml").unwrap();
+    assert!(hooks.contains("entry: async-lint check --force-exclude"), "{hooks}");
+}

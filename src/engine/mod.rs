@@ -77,7 +77,8 @@ struct FileOutcome {
 }
 
 pub fn lint_paths(paths: &[PathBuf], options: &Options) -> Result<Report, String> {
-    lint_discovered(files::discover_excluding(paths, options.settings.exclude().cloned())?, options)
+    let settings = &options.settings;
+    lint_discovered(files::discover_excluding(&settings.paths_to_check(paths), settings.exclude().cloned())?, options)
 }
 
 /// Lints files already discovered. A file that has gone since is reported, not fatal.
