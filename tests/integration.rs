@@ -189,3 +189,29 @@ fn force_exclude_applies_exclude_to_the_files_pre_commit_names() {
     let hooks = std::fs::read_to_string(".pre-commit-hooks.yaml").unwrap();
     assert!(hooks.contains("entry: async-lint check --force-exclude"), "{hooks}");
 }
+
+const BOM: &str = "\u{feff}";
+
+#[test]
+fn in_a_file_with_a_byte_order_mark_the_first_line_is_a_line_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocking = "async fn f() {\n    futures::executor::block_on(g());\n}\n";
+    let suppressed = format!("{BOM}// async-lint: allow(block-on-in-async) -- once\n{blocking}");
+    write(dir.path(), "src/a.rs", &suppressed);
+    assert_eq!(found(&["src"], dir.path()), [], "the comment covers the fn below it");
+
+    let unused = format!("{BOM}// async-lint: allow(blocking-in-async) -- nothing\nfn g() {{}}\n");
+    write(dir.path(), "src/a.rs", &unused);
+    let fixed = run(&["check", "--fix", "src"], dir.path());
+    assert_eq!(fixed.status.code(), Some(0), "{}", stderr(&fixed));
+    assert_eq!(std::fs::read_to_string(dir.path().join("src/a.rs")).unwrap(), format!("{BOM}fn g() {{}}\n"));
+
+    let item = "async fn poll_forever(client: Client) {\n    loop { client.poll().await; }\n}\n";
+    write(dir.path(), "src/a.rs", format!("{BOM}pub {item}"));
+    let added = run(&["check", "--add-suppressions", "src"], dir.path());
+    assert_eq!(added.status.code(), Some(0), "{}", stderr(&added));
+    let text = std::fs::read_to_string(dir.path().join("src/a.rs")).unwrap();
+    let reason = async_lint::engine::suppress::add::REASON;
+    assert_eq!(text, format!("{BOM}// async-lint: allow(missing-cancellation) -- {reason}\npub {item}"));
+    assert_eq!(found(&["src"], dir.path()), []);
+}

@@ -332,9 +332,11 @@ fn blanks(text: &str) -> usize {
     text.len() - text.trim_start().len()
 }
 
-/// From the first byte of `offset`'s line to its line break (or the end of the text).
+/// From the first byte of `offset`'s line to its line break (or the end of the text). The first
+/// line starts after a byte order mark, which is not code.
 fn line_of(text: &str, offset: usize) -> Range<usize> {
-    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let bom = if text.starts_with('\u{feff}') { '\u{feff}'.len_utf8().min(offset) } else { 0 };
+    let start = text[..offset].rfind('\n').map_or(bom, |i| i + 1);
     let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
     start..end
 }
