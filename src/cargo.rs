@@ -28,8 +28,8 @@ pub fn run() -> ExitCode {
     if args.first().is_some_and(|arg| arg == "async-lint") {
         args.remove(0);
     }
-    let manifest_path = take_manifest_path(&mut args);
-    match member_folders(manifest_path.as_deref()) {
+    let folders = take_manifest_path(&mut args).and_then(|path| member_folders(path.as_deref()));
+    match folders {
         Ok(folders) => {
             let check = ["async-lint", "check"].map(OsString::from);
             cli::run_from(check.into_iter().chain(args).chain(folders.into_iter().map(OsString::from)))
@@ -42,14 +42,18 @@ pub fn run() -> ExitCode {
 }
 
 /// Removes `--manifest-path PATH` (or `--manifest-path=PATH`) from `args`, which are for `check`.
-fn take_manifest_path(args: &mut Vec<OsString>) -> Option<OsString> {
-    let at = args
-        .iter()
-        .position(|arg| arg == "--manifest-path" || arg.to_string_lossy().starts_with("--manifest-path="))?;
+/// A `--manifest-path` with no PATH after it is an error, not the current workspace.
+fn take_manifest_path(args: &mut Vec<OsString>) -> Result<Option<OsString>, String> {
+    let Some(at) =
+        args.iter().position(|arg| arg == "--manifest-path" || arg.to_string_lossy().starts_with("--manifest-path="))
+    else {
+        return Ok(None);
+    };
     let flag = args.remove(at);
     match flag.to_string_lossy().strip_prefix("--manifest-path=") {
-        Some(path) => Some(path.into()),
-        None => (at < args.len()).then(|| args.remove(at)),
+        Some(path) => Ok(Some(path.into())),
+        None if at < args.len() => Ok(Some(args.remove(at))),
+        None => Err("`--manifest-path` needs the path of a `Cargo.toml` after it".into()),
     }
 }
 
@@ -107,11 +111,12 @@ mod tests {
     #[test]
     fn the_manifest_path_is_taken_out_of_the_check_options() {
         let mut list = args(&["--fix", "--manifest-path", "w/Cargo.toml", "-j", "2"]);
-        assert_eq!(take_manifest_path(&mut list), Some("w/Cargo.toml".into()));
+        assert_eq!(take_manifest_path(&mut list), Ok(Some("w/Cargo.toml".into())));
         assert_eq!(list, args(&["--fix", "-j", "2"]));
         let mut list = args(&["--manifest-path=w/Cargo.toml"]);
-        assert_eq!(take_manifest_path(&mut list), Some("w/Cargo.toml".into()));
+        assert_eq!(take_manifest_path(&mut list), Ok(Some("w/Cargo.toml".into())));
         assert!(list.is_empty());
-        assert_eq!(take_manifest_path(&mut args(&["--diff"])), None);
+        assert_eq!(take_manifest_path(&mut args(&["--diff"])), Ok(None));
+        assert!(take_manifest_path(&mut args(&["--fix", "--manifest-path"])).is_err(), "no PATH after it");
     }
 }

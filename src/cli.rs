@@ -85,7 +85,7 @@ struct CheckArgs {
     write_baseline: Option<PathBuf>,
     /// Write a suppression comment for every finding, to adopt async-lint in a codebase that has
     /// findings already; prints how many were added and writes nothing on stdout
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["diff", "write_baseline", "statistics"])]
     add_suppressions: bool,
     #[command(flatten)]
     config: config::ConfigArgs,

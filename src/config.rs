@@ -80,6 +80,10 @@ pub struct ConfigArgs {
     /// the default), or none (`skip`)
     #[arg(long, value_enum, value_name = "MODE")]
     pub test_code: Option<TestCode>,
+    /// Skip the files and folders named as PATHs that `exclude` matches too (for pre-commit,
+    /// which names every staged file)
+    #[arg(long)]
+    pub force_exclude: bool,
 }
 
 /// A configuration file as written (`async-lint.toml`, or the `async-lint` table of a Cargo
@@ -227,6 +231,8 @@ pub struct Settings {
     rules: Vec<&'static Rule>,
     severity: HashMap<&'static str, Severity>,
     exclude: Option<PathGlobs>,
+    /// `exclude` applies to the PATHs named on the command line too.
+    force_exclude: bool,
     per_file_ignores: Vec<(PathGlobs, Vec<&'static str>)>,
     pub test_code: TestCode,
     catalog: Arc<Catalog>,
@@ -241,6 +247,7 @@ impl Default for Settings {
             rules: rules::ALL.to_vec(),
             severity: HashMap::new(),
             exclude: None,
+            force_exclude: false,
             per_file_ignores: Vec::new(),
             test_code: TestCode::default(),
             catalog: Catalog::builtin(),
@@ -274,6 +281,16 @@ impl Settings {
         self.exclude.as_ref()
     }
 
+    /// The PATHs to check: those given, less (with `--force-exclude`) those `exclude` matches.
+    pub fn paths_to_check(&self, paths: &[PathBuf]) -> Vec<PathBuf> {
+        match &self.exclude {
+            Some(globs) if self.force_exclude => {
+                paths.iter().filter(|path| !globs.matches(path, path.is_dir())).cloned().collect()
+            }
+            _ => paths.to_vec(),
+        }
+    }
+
     /// The API lists: the built-in ones with the configuration's `[extend]` entries.
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
@@ -301,7 +318,8 @@ impl Settings {
     }
 
     fn apply_file(&mut self, source: &Source, config: ConfigFile) -> Result<(), String> {
-        let root = normalize(source.path.parent().unwrap_or(Path::new("")));
+        // Normalised first: the parent of a bare `--config other.toml` is an empty path.
+        let root = normalize(&source.path).parent().map(Path::to_path_buf).unwrap_or_default();
         let ids = |selectors: &[Spanned<String>], key: &str| -> Result<Vec<&'static str>, String> {
             let mut ids = Vec::new();
             for selector in selectors {
@@ -356,6 +374,7 @@ impl Settings {
         let select = args.select.as_deref().map(|s| ids(s, "--select")).transpose()?;
         self.select(select, ids(&args.extend_select, "--extend-select")?, ids(&args.ignore, "--ignore")?);
         self.test_code = args.test_code.unwrap_or(self.test_code);
+        self.force_exclude = args.force_exclude;
         Ok(())
     }
 }

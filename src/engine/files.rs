@@ -1,7 +1,8 @@
 //! Finding the files to check and reading them. Discovery honours `.gitignore` and `.ignore`,
 //! skips `target/` and hidden folders, and always keeps a file the user named.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -31,12 +32,13 @@ pub fn discover(roots: &[PathBuf]) -> Result<Discovery, String> {
 /// [`discover`], skipping the files and folders `exclude` matches (the configuration's
 /// `exclude`); a root the user named is checked all the same.
 pub fn discover_excluding(roots: &[PathBuf], exclude: Option<PathGlobs>) -> Result<Discovery, String> {
-    let files = Mutex::new(BTreeSet::new());
+    // Each file with the first root that reaches it.
+    let files = Mutex::new(BTreeMap::new());
     let errors = Mutex::new(Vec::new());
-    for root in roots {
+    for (index, root) in roots.iter().enumerate() {
         let meta = std::fs::metadata(root).map_err(|e| format!("cannot read `{}`: {}", root.display(), e))?;
         if !meta.is_dir() {
-            files.lock().unwrap().insert(root.clone());
+            files.lock().unwrap().entry(root.clone()).or_insert(index);
             continue;
         }
         WalkBuilder::new(root)
@@ -60,7 +62,7 @@ pub fn discover_excluding(roots: &[PathBuf], exclude: Option<PathGlobs>) -> Resu
                 Box::new(|entry| {
                     match entry {
                         Ok(entry) if is_rust_file(&entry) => {
-                            files.lock().unwrap().insert(entry.into_path());
+                            files.lock().unwrap().entry(entry.into_path()).or_insert(index);
                         }
                         Ok(_) => {}
                         Err(err) => errors.lock().unwrap().push(walk_error(root, err)),
@@ -71,7 +73,31 @@ pub fn discover_excluding(roots: &[PathBuf], exclude: Option<PathGlobs>) -> Resu
     }
     let mut errors = errors.into_inner().unwrap();
     errors.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(Discovery { files: files.into_inner().unwrap().into_iter().collect(), errors })
+    Ok(Discovery { files: without_aliases(files.into_inner().unwrap(), roots.len()), errors })
+}
+
+/// The files, sorted, each once: a file reached from several roots in different spellings (`src`
+/// and `./src/lib.rs`) is kept as the first root that reaches it spells it.
+fn without_aliases(files: BTreeMap<PathBuf, usize>, roots: usize) -> Vec<PathBuf> {
+    if roots < 2 {
+        return files.into_keys().collect();
+    }
+    let mut first: HashMap<PathBuf, (usize, PathBuf)> = HashMap::new();
+    for (path, root) in files {
+        let identity = path.canonicalize().unwrap_or_else(|_| path.clone());
+        match first.entry(identity) {
+            Entry::Occupied(mut kept) if root < kept.get().0 => {
+                kept.insert((root, path));
+            }
+            Entry::Occupied(_) => {}
+            Entry::Vacant(slot) => {
+                slot.insert((root, path));
+            }
+        }
+    }
+    let mut kept: Vec<PathBuf> = first.into_values().map(|(_, path)| path).collect();
+    kept.sort();
+    kept
 }
 
 fn is_dir(entry: &ignore::DirEntry) -> bool {

@@ -84,7 +84,8 @@ impl FileOutcome {
 }
 
 pub fn lint_paths(paths: &[PathBuf], options: &Options) -> Result<Report, String> {
-    lint_discovered(files::discover_excluding(paths, options.settings.exclude().cloned())?, options)
+    let settings = &options.settings;
+    lint_discovered(files::discover_excluding(&settings.paths_to_check(paths), settings.exclude().cloned())?, options)
 }
 
 /// Lints files already discovered. A file that has gone since is reported, not fatal.
@@ -297,7 +298,7 @@ fn analyse_unguarded(
     let mut walker = walker::Walker::new(&source, rules);
     syn::visit::Visit::visit_file(&mut walker, &file);
     let sink = walker.sink;
-    let suppressions = Suppressions::find(text, base, &file);
+    let suppressions = Suppressions::find(text, base, &file, test_code, test_file);
     (sink.diagnostics, sink.deferred, sink.facts, suppressions)
 }
 

@@ -23,6 +23,8 @@ use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 
 use super::engine_diagnostic;
+use super::walker::is_test_item;
+use crate::config::TestCode;
 use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix};
 use crate::rules;
 use scan::{Kind, Lexeme};
@@ -36,6 +38,8 @@ pub struct Suppressions {
     directives: Vec<Directive>,
     /// One `invalid-suppression` per malformed comment or unusable rule id.
     invalid: Vec<Diagnostic>,
+    /// Which rules ran on the test code the directives marked `in_test_code` cover.
+    test_code: TestCode,
 }
 
 #[derive(Debug)]
@@ -48,6 +52,8 @@ struct Directive {
     /// What deleting the comment deletes: its whole line if it has one of its own, else the
     /// comment and the blanks before it.
     removal: Range<usize>,
+    /// It covers test code, where the `test-code` setting may not have run the rules it lists.
+    in_test_code: bool,
 }
 
 #[derive(Debug)]
@@ -90,9 +96,10 @@ struct Written<'c> {
 }
 
 impl Suppressions {
-    /// The suppressions of a file whose `text[base..]` was parsed as `file`.
-    pub fn find(text: &str, base: usize, file: &syn::File) -> Suppressions {
-        let mut found = Suppressions::default();
+    /// The suppressions of a file whose `text[base..]` was parsed as `file`, linted with
+    /// `test_code` (`test_file`: the whole file is test code).
+    pub fn find(text: &str, base: usize, file: &syn::File, test_code: TestCode, test_file: bool) -> Suppressions {
+        let mut found = Suppressions { test_code, ..Suppressions::default() };
         if !text[base..].contains(MARKER) {
             return found;
         }
@@ -121,6 +128,20 @@ impl Suppressions {
                 None => Scope::Line(line_of(text, target)),
             };
         }
+        if test_code != TestCode::Check && !found.directives.is_empty() {
+            let tests = test_code_ranges(file, base, test_file);
+            for directive in &mut found.directives {
+                let at = match &directive.scope {
+                    Scope::File => None,
+                    Scope::Node(node) => Some(node.start),
+                    Scope::Line(_) => Some(directive.list.start),
+                };
+                directive.in_test_code = match at {
+                    Some(at) => tests.iter().any(|range| range.contains(&at)),
+                    None => tests.contains(&WHOLE_FILE),
+                };
+            }
+        }
         found
     }
 
@@ -143,7 +164,7 @@ impl Suppressions {
             (false, true) => (Scope::Line(line), Some(next_token(text, comment.end, lexemes))),
             (false, false) => (Scope::Line(line), None),
         };
-        self.directives.push(Directive { scope, ids, list, removal });
+        self.directives.push(Directive { scope, ids, list, removal, in_test_code: false });
         target
     }
 
@@ -171,7 +192,8 @@ impl Suppressions {
     }
 
     /// Drops the findings the comments cover and adds one `unused-suppression` per listed rule
-    /// that covers none, unless `rule_enabled` says the rule did not run on this file, and the
+    /// that covers none, unless the rule did not run where the comment applies (`rule_enabled`
+    /// says it did not run on this file; the `test-code` setting, in test code), and the
     /// `invalid-suppression` findings.
     pub fn apply(&self, mut diagnostics: Vec<Diagnostic>, rule_enabled: impl Fn(&str) -> bool) -> Vec<Diagnostic> {
         if self.is_empty() {
@@ -197,7 +219,9 @@ impl Suppressions {
                 .ids
                 .iter()
                 .zip(used)
-                .filter(|(id, &used)| !used && id.rule.is_some_and(&rule_enabled))
+                .filter(|(id, &used)| {
+                    !used && id.rule.is_some_and(|rule| rule_enabled(rule) && self.ran(directive, rule))
+                })
                 .map(|(id, _)| id)
                 .collect();
             if unused.is_empty() {
@@ -214,6 +238,12 @@ impl Suppressions {
         }
         diagnostics.extend(self.invalid.iter().cloned());
         diagnostics
+    }
+}
+
+impl Suppressions {
+    fn ran(&self, directive: &Directive, rule: &str) -> bool {
+        !directive.in_test_code || rules::by_id(rule).is_some_and(|rule| self.test_code.runs(rule))
     }
 }
 
@@ -302,9 +332,11 @@ fn blanks(text: &str) -> usize {
     text.len() - text.trim_start().len()
 }
 
-/// From the first byte of `offset`'s line to its line break (or the end of the text).
+/// From the first byte of `offset`'s line to its line break (or the end of the text). The first
+/// line starts after a byte order mark, which is not code.
 fn line_of(text: &str, offset: usize) -> Range<usize> {
-    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let bom = if text.starts_with('\u{feff}') { '\u{feff}'.len_utf8().min(offset) } else { 0 };
+    let start = text[..offset].rfind('\n').map_or(bom, |i| i + 1);
     let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
     start..end
 }
@@ -324,6 +356,57 @@ fn next_token(text: &str, mut offset: usize, lexemes: &[Lexeme]) -> usize {
             _ => return offset,
         }
     }
+}
+
+const WHOLE_FILE: Range<usize> = 0..usize::MAX;
+
+/// The test code of a file (`test_file`: all of it): the ranges of its test fns and `#[cfg(test)]`
+/// items, as the walker tells test code.
+fn test_code_ranges(file: &syn::File, base: usize, test_file: bool) -> Vec<Range<usize>> {
+    if test_file || is_test_item(&file.attrs) {
+        return vec![WHOLE_FILE];
+    }
+    let mut finder = TestCodeRanges { base, found: Vec::new() };
+    finder.visit_file(file);
+    finder.found
+}
+
+struct TestCodeRanges {
+    base: usize,
+    found: Vec<Range<usize>>,
+}
+
+impl TestCodeRanges {
+    /// Records `node` if its attributes make it test code, and says whether they do.
+    fn is_test<T: Spanned>(&mut self, node: &T, attrs: &[syn::Attribute]) -> bool {
+        let test = is_test_item(attrs);
+        if test {
+            let range = node.span().byte_range();
+            self.found.push(range.start + self.base..range.end + self.base);
+        }
+        test
+    }
+}
+
+macro_rules! test_code_if_attributed {
+    ($($visit:ident($ty:ty);)*) => {
+        impl<'ast> Visit<'ast> for TestCodeRanges {
+            $(fn $visit(&mut self, node: &'ast $ty) {
+                if !self.is_test(node, &node.attrs) {
+                    visit::$visit(self, node);
+                }
+            })*
+        }
+    };
+}
+
+test_code_if_attributed! {
+    visit_item_fn(syn::ItemFn);
+    visit_item_mod(syn::ItemMod);
+    visit_item_impl(syn::ItemImpl);
+    visit_item_trait(syn::ItemTrait);
+    visit_impl_item_fn(syn::ImplItemFn);
+    visit_trait_item_fn(syn::TraitItemFn);
 }
 
 /// The ranges of the nodes a suppression comment can cover (statements, items, impl and trait
@@ -385,6 +468,7 @@ enter_if_it_holds_an_offset! {
 #[cfg(test)]
 mod tests {
     use super::{parse, Scope, Suppressions, Written};
+    use crate::config::TestCode;
 
     fn written(comment: &str) -> Written<'_> {
         parse(comment).expect("an async-lint comment").expect("well formed")
@@ -431,7 +515,7 @@ mod tests {
 
     fn scopes(text: &str) -> Vec<Scope> {
         let file = syn::parse_str::<syn::File>(text).unwrap();
-        Suppressions::find(text, 0, &file).directives.into_iter().map(|d| d.scope).collect()
+        Suppressions::find(text, 0, &file, TestCode::Check, false).directives.into_iter().map(|d| d.scope).collect()
     }
 
     /// The range of `part`, which occurs once in `text`.
@@ -467,6 +551,6 @@ mod tests {
     #[test]
     fn files_without_the_marker_are_not_scanned() {
         let text = "fn f() {} // async-lint allow(x)";
-        assert!(Suppressions::find(text, 0, &syn::parse_str(text).unwrap()).is_empty());
+        assert!(Suppressions::find(text, 0, &syn::parse_str(text).unwrap(), TestCode::Check, false).is_empty());
     }
 }

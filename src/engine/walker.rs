@@ -739,7 +739,7 @@ fn is_entry_point(attrs: &[syn::Attribute]) -> bool {
 }
 
 /// `#[test]`, `#[tokio::test]`, `#[bench]`, or `#[cfg(test)]` (also `#[cfg(all(test, ..))]`).
-fn is_test_item(attrs: &[syn::Attribute]) -> bool {
+pub(crate) fn is_test_item(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().any(|attr| {
         let path = attr.path();
         if path.is_ident("cfg") {

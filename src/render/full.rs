@@ -50,12 +50,9 @@ fn to_codespan(d: &Diagnostic, shift: usize, len: usize) -> Cs<()> {
         let at = |offset: usize| offset.saturating_sub(shift).min(len);
         at(r.start)..at(r.end)
     };
-    // A file that could not be read has no source to point into.
-    let mut labels = Vec::new();
-    if len > 0 {
-        labels.push(Label::primary((), clamp(&d.range)).with_message(&d.label));
-        labels.extend(d.secondary.iter().map(|l| Label::secondary((), clamp(&l.range)).with_message(&l.message)));
-    }
+    // A file that could not be read has no source to point into, but its label still names it.
+    let mut labels = vec![Label::primary((), clamp(&d.range)).with_message(&d.label)];
+    labels.extend(d.secondary.iter().map(|l| Label::secondary((), clamp(&l.range)).with_message(&l.message)));
     let mut notes: Vec<String> = d.notes.iter().map(|note| format!("note: {note}")).collect();
     if let Some(help) = &d.help {
         notes.push(format!("help: {help}"));

@@ -184,7 +184,7 @@ pub static ENGINE: &[EngineId] = &[
     EngineId {
         id: "invalid-suppression",
         severity: Severity::Warning,
-        description: "A comment starting with `async-lint:` is not a well-formed suppression, so it suppresses nothing",
+        description: "A suppression comment is malformed or names a rule that does not exist or cannot be suppressed",
         help: "write `// async-lint: allow(rule-id) -- reason` (or `file-allow(..)` for the whole file)",
     },
 ];
