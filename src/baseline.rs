@@ -169,6 +169,9 @@ fn code(source: &str, range: &Range<usize>) -> String {
     let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
     let line_end = source[start..].find('\n').map_or(source.len(), |i| start + i);
     let line = source[line_start..line_end].trim_start_matches('\u{feff}');
+    // A suppression comment added to or removed from the line (`--add-suppressions`, `--fix` of an
+    // unused one) does not change the code.
+    let line = line.find("// async-lint:").map_or(line, |at| &line[..at]);
     line.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -202,6 +205,8 @@ mod tests {
         assert_eq!(code(source, &(at..source.len())), "let x = block_on(");
         assert_eq!(code(source, &(3..5)), "fn f() {");
         assert_eq!(code(source, &(source.len()..source.len())), "");
+        let suppressed = "    g(block_on(x)); // async-lint: allow(unused-future) -- why\n";
+        assert_eq!(code(suppressed, &(6..7)), "g(block_on(x));");
     }
 
     #[test]
