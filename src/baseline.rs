@@ -110,9 +110,11 @@ pub fn filtered(baseline: Option<&Baseline>, report: Report) -> Report {
     }
 }
 
-/// [`write`], saying on stderr what was recorded. Exit 0, or 2 if the file cannot be written.
-pub fn write_and_tell(path: &Path, report: &Report) -> ExitCode {
+/// [`write`], saying on stderr what was recorded unless `quiet`. Exit 0, or 2 if the file cannot be
+/// written.
+pub fn write_and_tell(path: &Path, report: &Report, quiet: bool) -> ExitCode {
     match write(path, report) {
+        Ok(_) if quiet => ExitCode::SUCCESS,
         Ok((recorded, skipped)) => {
             eprintln!("Recorded {} in `{}`.", plural(recorded, "finding"), path.display());
             if skipped > 0 {

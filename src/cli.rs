@@ -59,7 +59,8 @@ struct CheckArgs {
     /// Exit with 0 even when there are findings (a failed run still exits with 2)
     #[arg(long)]
     exit_zero: bool,
-    /// Do not print the summary line on stderr
+    /// Print only the findings (or the diff): no summary, counts or hints on stderr; errors still go
+    /// there
     #[arg(short, long)]
     quiet: bool,
     /// When to colour the human output
@@ -146,14 +147,14 @@ fn check(args: &CheckArgs) -> io::Result<ExitCode> {
     };
     fixed.errors.iter().for_each(|error| eprintln!("error: {error}"));
     if args.diff {
-        return fix::print_diff(&fixed, request);
+        return fix::print_diff(&fixed, request, args.quiet);
     }
     if let Some(path) = &args.write_baseline {
-        return Ok(baseline::write_and_tell(path, &fixed.report));
+        return Ok(baseline::write_and_tell(path, &fixed.report, args.quiet));
     }
     let report = &fixed.report;
     if args.add_suppressions {
-        return Ok(engine::suppress::add::run(report));
+        return Ok(engine::suppress::add::run(report, args.quiet));
     }
     let colored = match args.color {
         ColorWhen::Always => true,

@@ -255,16 +255,18 @@ pub fn unified_diff(change: &Change) -> String {
         .to_string()
 }
 
-/// `--diff`: each change as a unified diff on stdout, a summary on stderr. Exit 1 if anything would
-/// change, else 0.
-pub fn print_diff(fixed: &Fixed, request: Request) -> io::Result<ExitCode> {
+/// `--diff`: each change as a unified diff on stdout, a summary on stderr unless `quiet`. Exit 1 if
+/// anything would change, else 0.
+pub fn print_diff(fixed: &Fixed, request: Request, quiet: bool) -> io::Result<ExitCode> {
     let mut stdout = io::stdout().lock();
     for change in &fixed.changes {
         stdout.write_all(unified_diff(change).as_bytes())?;
     }
     stdout.flush()?;
-    eprintln!("{}", summary(fixed, request));
-    hint(&fixed.report, request).into_iter().for_each(|line| eprintln!("{line}"));
+    if !quiet {
+        eprintln!("{}", summary(fixed, request));
+        hint(&fixed.report, request).into_iter().for_each(|line| eprintln!("{line}"));
+    }
     Ok(if fixed.changes.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 

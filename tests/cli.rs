@@ -194,6 +194,33 @@ fn quiet_drops_the_summary_line_but_not_the_findings() {
 }
 
 #[test]
+fn quiet_silences_the_counts_of_diff_write_baseline_and_add_suppressions() {
+    let runs: [&[&str]; 3] = [
+        &["check", "src", "--diff", "--unsafe-fixes"],
+        &["check", "src", "--write-baseline", "baseline.json"],
+        &["check", "src", "--add-suppressions"],
+    ];
+    for args in runs {
+        // Each run in a tree of its own: `--add-suppressions` changes the file it checks.
+        let (loud_dir, quiet_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        write(loud_dir.path(), "src/bad.rs", BLOCKING.as_bytes());
+        write(quiet_dir.path(), "src/bad.rs", BLOCKING.as_bytes());
+        let loud = run(args, loud_dir.path());
+        assert_ne!(stderr(&loud), "", "{args:?} says nothing even without -q");
+        let quiet = run(&[args, &["-q"]].concat(), quiet_dir.path());
+        assert_eq!(stderr(&quiet), "", "{args:?}");
+        assert_eq!(quiet.status.code(), loud.status.code(), "{args:?}");
+        assert_eq!(stdout(&quiet), stdout(&loud), "{args:?}");
+        let (loud_text, quiet_text) = (dir_text(loud_dir.path()), dir_text(quiet_dir.path()));
+        assert_eq!(quiet_text, loud_text, "{args:?}: -q changed what was written");
+    }
+}
+
+fn dir_text(dir: &std::path::Path) -> Vec<String> {
+    ["src/bad.rs", "baseline.json"].iter().map(|f| std::fs::read_to_string(dir.join(f)).unwrap_or_default()).collect()
+}
+
+#[test]
 fn statistics_count_findings_per_rule_most_first_instead_of_the_findings() {
     let dir = tempfile::tempdir().unwrap();
     let source =

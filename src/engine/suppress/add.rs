@@ -43,9 +43,9 @@ impl Place {
 }
 
 /// Suppresses every finding of `report` that a comment can suppress, writing the files in place,
-/// and says on stderr how many suppressions went into how many files. Exit status 2 if a file
-/// could not be changed.
-pub fn run(report: &Report) -> ExitCode {
+/// and says on stderr how many suppressions went into how many files (unless `quiet`). Exit status 2
+/// if a file could not be changed.
+pub fn run(report: &Report, quiet: bool) -> ExitCode {
     let results: Vec<(&FileReport, Result<usize, String>)> = match thread_pool(None) {
         // Parsing deeply nested code needs the workers' large stacks.
         Ok(pool) => pool.install(|| report.files.par_iter().map(|file| (file, suppress_file(file))).collect()),
@@ -65,7 +65,9 @@ pub fn run(report: &Report) -> ExitCode {
             }
         }
     }
-    eprintln!("added {} to {}", plural(suppressions, "suppression"), plural(changed, "file"));
+    if !quiet {
+        eprintln!("added {} to {}", plural(suppressions, "suppression"), plural(changed, "file"));
+    }
     if failed {
         ExitCode::from(2)
     } else {
