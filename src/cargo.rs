@@ -14,6 +14,7 @@ use crate::cli;
 struct Metadata {
     packages: Vec<Package>,
     workspace_members: Vec<String>,
+    workspace_root: PathBuf,
 }
 
 #[derive(Deserialize)]
@@ -28,11 +29,13 @@ pub fn run() -> ExitCode {
     if args.first().is_some_and(|arg| arg == "async-lint") {
         args.remove(0);
     }
-    let folders = take_manifest_path(&mut args).and_then(|path| member_folders(path.as_deref()));
-    match folders {
-        Ok(folders) => {
+    let workspace = take_manifest_path(&mut args).and_then(|path| workspace(path.as_deref()));
+    match workspace {
+        Ok((root, folders)) => {
+            // The configuration is the workspace's, found from its root, whichever member is first.
+            let search = [OsString::from("--config-search-from"), root.into_os_string()];
             let check = ["async-lint", "check"].map(OsString::from);
-            cli::run_from(check.into_iter().chain(args).chain(folders.into_iter().map(OsString::from)))
+            cli::run_from(check.into_iter().chain(search).chain(args).chain(folders.into_iter().map(OsString::from)))
         }
         Err(message) => {
             eprintln!("error: {message}");
@@ -57,9 +60,10 @@ fn take_manifest_path(args: &mut Vec<OsString>) -> Result<Option<OsString>, Stri
     }
 }
 
-/// Each workspace member's package folder, relative to the current folder where it is inside it,
-/// without the folders inside another member's (a root package walks its members already).
-fn member_folders(manifest_path: Option<&std::ffi::OsStr>) -> Result<Vec<PathBuf>, String> {
+/// The workspace root, and each member's package folder, relative to the current folder where it
+/// is inside it, without the folders inside another member's (a root package walks its members
+/// already).
+fn workspace(manifest_path: Option<&std::ffi::OsStr>) -> Result<(PathBuf, Vec<PathBuf>), String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command.args(["metadata", "--format-version", "1", "--no-deps"]).stderr(Stdio::inherit());
@@ -87,7 +91,7 @@ fn member_folders(manifest_path: Option<&std::ffi::OsStr>) -> Result<Vec<PathBuf
             outermost.push(folder);
         }
     }
-    Ok(outermost)
+    Ok((metadata.workspace_root, outermost))
 }
 
 fn relative_to(folder: &Path, current: &Path) -> PathBuf {

@@ -84,6 +84,10 @@ pub struct ConfigArgs {
     /// which names every staged file)
     #[arg(long)]
     pub force_exclude: bool,
+    /// Where to start looking for the configuration file instead of the first PATH (`cargo
+    /// async-lint` passes the workspace root, so that one member's file does not rule the others)
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub config_search_from: Option<PathBuf>,
 }
 
 /// A configuration file as written (`async-lint.toml`, or the `async-lint` table of a Cargo
@@ -392,7 +396,9 @@ pub fn load(args: &ConfigArgs, paths: &[PathBuf]) -> Result<Settings, String> {
             Some((source, config))
         }
         None if args.no_config => None,
-        None => find(paths.first().map_or(Path::new("."), PathBuf::as_path))?,
+        None => {
+            find(args.config_search_from.as_deref().or(paths.first().map(PathBuf::as_path)).unwrap_or(Path::new(".")))?
+        }
     };
     if let Some((source, config)) = found {
         settings.apply_file(&source, config)?;

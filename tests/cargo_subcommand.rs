@@ -58,3 +58,18 @@ fn manifest_path_names_the_workspace_and_outside_one_the_run_fails() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("error: `cargo metadata` failed"), "{}", stderr(&output));
 }
+
+#[test]
+fn the_configuration_is_the_workspace_roots_not_the_first_members() {
+    let dir = workspace();
+    // The first member (in sorted order) has a file of its own that turns the rule off; the
+    // workspace's file does not. One configuration per run: the workspace's.
+    write(dir.path(), "crates/alpha/async-lint.toml", "ignore = [\"block-on-in-async\"]\n");
+    write(dir.path(), "async-lint.toml", "test-code = \"relaxed\"\n");
+    let output = cargo_async_lint(&["--format", "json"], dir.path());
+    assert_eq!(reported_paths(&output), ["crates/alpha/src/lib.rs", "crates/beta/src/lib.rs"], "{}", stderr(&output));
+    // An explicit --config still wins.
+    let config = dir.path().join("crates/alpha/async-lint.toml");
+    let output = cargo_async_lint(&["--format", "json", "--config", config.to_str().unwrap()], dir.path());
+    assert_eq!(reported_paths(&output), Vec::<String>::new(), "{}", stderr(&output));
+}
