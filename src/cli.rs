@@ -56,7 +56,7 @@ struct CheckArgs {
     /// Print how many findings each rule has (most first) instead of the findings
     #[arg(long)]
     statistics: bool,
-    /// Exit with 0 even when there are findings (a failed run still exits with 2)
+    /// Exit with 0 even when there are findings or `--diff` has changes (a failed run still exits with 2)
     #[arg(long)]
     exit_zero: bool,
     /// Print only the findings (or the diff): no summary, counts or hints on stderr; errors still go
@@ -147,7 +147,8 @@ fn check(args: &CheckArgs) -> io::Result<ExitCode> {
     };
     fixed.errors.iter().for_each(|error| eprintln!("error: {error}"));
     if args.diff {
-        return fix::print_diff(&fixed, request, args.quiet);
+        let code = fix::print_diff(&fixed, request, args.quiet)?;
+        return Ok(if args.exit_zero { ExitCode::SUCCESS } else { code });
     }
     if let Some(path) = &args.write_baseline {
         return Ok(baseline::write_and_tell(path, &fixed.report, args.quiet));

@@ -194,6 +194,16 @@ fn quiet_drops_the_summary_line_but_not_the_findings() {
 }
 
 #[test]
+fn exit_zero_holds_for_diff_too() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "src/bad.rs", BLOCKING.as_bytes());
+    let diff = run(&["check", "src", "--diff", "--unsafe-fixes"], dir.path());
+    assert_eq!(diff.status.code(), Some(1), "there is a fix to show");
+    let zero = run(&["check", "src", "--diff", "--unsafe-fixes", "--exit-zero"], dir.path());
+    assert_eq!((zero.status.code(), stdout(&zero)), (Some(0), stdout(&diff)));
+}
+
+#[test]
 fn quiet_silences_the_counts_of_diff_write_baseline_and_add_suppressions() {
     let runs: [&[&str]; 3] = [
         &["check", "src", "--diff", "--unsafe-fixes"],
