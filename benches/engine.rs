@@ -135,14 +135,7 @@ fn engine(c: &mut Criterion) {
         // The walks reuse one tree: its spans must stay valid until the last walk.
         let file = parse(text);
         let (catalog, test_code) = (Catalog::get(), TestCode::default());
-        let source = SourceText {
-            text,
-            base: parser_offset(text),
-            test_file: false,
-            runtime: Runtime::Tokio,
-            catalog,
-            test_code,
-        };
+        let source = SourceText::new(text, parser_offset(text), false, Runtime::Tokio, catalog, test_code);
         group.bench_function("walk/no-rules", |b| b.iter(|| walk(&source, black_box(&file), &[])));
         group.bench_function("walk/all-rules", |b| b.iter(|| walk(&source, black_box(&file), rules::ALL)));
         for &rule in rules::ALL {

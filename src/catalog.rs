@@ -2,7 +2,7 @@
 //! binary, so adding an API is a one-line change that needs no Rust. A user's configuration may
 //! extend them (`[extend]`, see [`Extensions`]): each run builds its catalog once.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 

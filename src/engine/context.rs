@@ -1,6 +1,7 @@
 //! What a rule sees: the node it is called on, and through `Context` the answers the engine can
 //! give about it (async or not, what a path resolves to, the catalogs) and a way to report.
 
+use std::cell::OnceCell;
 use std::ops::Range;
 
 use proc_macro2::Span;
@@ -101,6 +102,42 @@ pub struct SourceText<'s> {
     pub catalog: &'s Catalog,
     /// Which rules report in test code.
     pub test_code: TestCode,
+    /// Byte offsets of the starts of the parser's lines, made on first use (`span_range`).
+    line_starts: OnceCell<Vec<usize>>,
+}
+
+impl<'s> SourceText<'s> {
+    pub fn new(
+        text: &'s str,
+        base: usize,
+        test_file: bool,
+        runtime: Runtime,
+        catalog: &'s Catalog,
+        test_code: TestCode,
+    ) -> Self {
+        SourceText { text, base, test_file, runtime, catalog, test_code, line_starts: OnceCell::new() }
+    }
+
+    /// The bytes of `text` a span covers. Not `Span::byte_range`: proc-macro2 answers it by
+    /// counting chars and remembers every offset asked for in a map, while the line and column it
+    /// has at hand (a column counts chars) make the offset with one look at the line.
+    pub fn span_range(&self, span: Span) -> Range<usize> {
+        self.offset(span.start())..self.offset(span.end())
+    }
+
+    fn offset(&self, at: proc_macro2::LineColumn) -> usize {
+        let parsed = &self.text[self.base..];
+        let starts = self
+            .line_starts
+            .get_or_init(|| std::iter::once(0).chain(parsed.match_indices('\n').map(|(i, _)| i + 1)).collect());
+        let Some(&line_start) = starts.get(at.line.saturating_sub(1)) else { return self.text.len() };
+        let line = &parsed[line_start..];
+        let column = match line.as_bytes().get(..at.column) {
+            Some(prefix) if prefix.is_ascii() => at.column,
+            _ => line.char_indices().nth(at.column).map_or(line.len(), |(i, _)| i),
+        };
+        self.base + line_start + column
+    }
 }
 
 /// Everything a file's analysis produces.
@@ -208,8 +245,7 @@ impl<'w> Context<'w> {
     }
 
     pub fn span_range(&self, span: Span) -> Range<usize> {
-        let range = span.byte_range();
-        range.start + self.source.base..range.end + self.source.base
+        self.source.span_range(span)
     }
 
     pub fn text(&self, range: Range<usize>) -> &'w str {

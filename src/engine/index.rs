@@ -3,8 +3,8 @@
 //! what types each fn name's parameters have, which names are used as values, which sync fns
 //! block on a future (directly or through each other).
 
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -315,7 +315,7 @@ impl CrateIndex {
         self.blocking.get_or_init(|| {
             let candidates: Vec<(&Box<str>, &MayBlock)> =
                 self.fns.iter().filter_map(|(name, d)| Some((name, d.may_block.as_deref()?))).collect();
-            let mut blocking: HashMap<Box<str>, Blocks> = HashMap::new();
+            let mut blocking: HashMap<Box<str>, Blocks> = HashMap::default();
             loop {
                 let blocks = |calls: &[Box<str>]| calls.iter().any(|c| blocking.contains_key(c));
                 let reason = |may_block: &MayBlock| match &may_block.first_block_on {

@@ -287,7 +287,7 @@ fn analyse_unguarded(
 ) -> Analysis {
     let base = parser_offset(text);
     let (catalog, test_code) = (settings.catalog(), settings.test_code);
-    let source = SourceText { text, base, test_file, runtime, catalog, test_code };
+    let source = SourceText::new(text, base, test_file, runtime, catalog, test_code);
     let file = match syn::parse_str::<syn::File>(&text[base..]) {
         Ok(file) => file,
         Err(err) => match edition2015::parse_with_dyn_fn_traits(&text[base..]) {

@@ -2,7 +2,7 @@
 //! This is what lets a rule match `tokio::task::spawn` however it is written, and never match a
 //! local `fn block_on` that merely shares a name.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::ops::Range;
 
 use syn::{Item, Pat, Stmt, Type, UseTree};
@@ -127,8 +127,8 @@ impl Names {
         }
         self.scopes.push(scope);
         // Declared types are resolved with this scope's `use` items in view.
-        let mut fields: HashMap<String, Vec<Option<Resolved>>> = HashMap::new();
-        let mut item_types = HashMap::new();
+        let mut fields: HashMap<String, Vec<Option<Resolved>>> = HashMap::default();
+        let mut item_types = HashMap::default();
         for item in items {
             match item {
                 Item::Struct(s) => {

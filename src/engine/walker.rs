@@ -1,7 +1,7 @@
 //! One `syn::visit::Visit` over a file: it keeps the scope stacks (where code runs, which names are
 //! visible), dispatches nodes to the rules, and records the facts the crate index needs.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
 use syn::spanned::Spanned;
@@ -62,7 +62,7 @@ impl<'a> Walker<'a> {
             helper_closure: None,
             block_on_future: None,
             fns: Vec::new(),
-            values: HashSet::new(),
+            values: HashSet::default(),
             awaited: None,
             sink: Sink::default(),
         }
@@ -281,8 +281,7 @@ impl<'a> Walker<'a> {
     }
 
     fn span_range(&self, span: proc_macro2::Span) -> std::ops::Range<usize> {
-        let range = span.byte_range();
-        range.start + self.source.base..range.end + self.source.base
+        self.source.span_range(span)
     }
 
     /// The arguments of a call; `block_on`: the callee runs its future argument on this thread.
@@ -331,7 +330,7 @@ impl<'a> Walker<'a> {
     /// field, or an awaited call (`f(..).await`) may be a value (`routes![index, about]`) or a
     /// future used as one; so may a method called on `self` and not awaited.
     fn record_token_values(&mut self, tokens: TokenStream) {
-        self.record_token_values_in(tokens, &mut HashSet::new());
+        self.record_token_values_in(tokens, &mut HashSet::default());
     }
 
     /// `seen`: the names recorded from these tokens so far. The scope does not change within

@@ -1,4 +1,4 @@
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 use syn::visit::{self, Visit};
 use syn::{Expr, ExprAsync, ExprCall, ExprLoop, FnArg, Pat, Stmt, Type, Visibility};
@@ -211,7 +211,7 @@ fn crate_callee(cx: &Context<'_>, call: &ExprCall) -> Option<(String, bool)> {
 /// The innermost parameter typed `CancellationToken` that no later binding shadows: a token this
 /// code was given, so its caller can cancel it.
 fn token_in_scope(cx: &Context<'_>) -> Option<String> {
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     cx.names()
         .bindings()
         .filter(|b| seen.insert(b.name.as_str()))

@@ -1,4 +1,4 @@
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 use std::ops::Range;
 
 use syn::visit::{self, Visit};
@@ -372,7 +372,7 @@ fn written_variables(body: &Block) -> HashSet<String> {
             visit::visit_expr_reference(self, e);
         }
     }
-    let mut writes = Writes(HashSet::new());
+    let mut writes = Writes(HashSet::default());
     writes.visit_block(body);
     writes.0
 }

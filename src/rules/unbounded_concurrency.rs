@@ -305,7 +305,7 @@ fn acquires_permit(cx: &Context<'_>, walk: impl FnOnce(&mut Permits<'_>)) -> boo
 }
 
 struct Permits<'c> {
-    methods: &'c std::collections::HashSet<String>,
+    methods: &'c rustc_hash::FxHashSet<String>,
     found: bool,
 }
 
@@ -488,7 +488,7 @@ fn spawn_call(cx: &Context<'_>, expr: &Expr) -> Option<(String, Option<String>)>
 
 /// `tokio::task::JoinSet` -> `JoinSet`; also a `JoinSet` of unknown origin (a glob import), never
 /// the crate's own type of that name.
-fn task_set(ty: &Resolved, sets: &std::collections::HashSet<String>) -> Option<String> {
+fn task_set(ty: &Resolved, sets: &rustc_hash::FxHashSet<String>) -> Option<String> {
     let known = match ty.origin {
         Origin::External => sets.contains(&ty.joined()),
         Origin::Unknown => sets.iter().any(|s| s.rsplit("::").next() == Some(ty.last())),
