@@ -21,6 +21,17 @@ pub struct Executors {
     pub join_all: HashSet<String>,
     pub offload: HashSet<String>,
     pub offload_methods: HashSet<String>,
+    /// The last segments of `offload` and the `offload_methods`: how a crate's own wrappers are
+    /// named (`crate::blocking::spawn_blocking`). Made from the two by `index`.
+    #[serde(skip)]
+    pub offload_names: HashSet<String>,
+}
+
+impl Executors {
+    fn index(&mut self) {
+        let fns = self.offload.iter().filter_map(|path| path.rsplit("::").next());
+        self.offload_names = fns.chain(self.offload_methods.iter().map(String::as_str)).map(String::from).collect();
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -336,6 +347,7 @@ impl Catalog {
         catalog.executors.block_on.extend(executors.block_on.iter().cloned());
         catalog.executors.spawn.extend(executors.spawn.iter().cloned());
         catalog.executors.offload.extend(executors.offload.iter().cloned());
+        catalog.executors.index();
         catalog.cancellation.types.extend(extensions.cancellation.types.iter().cloned());
         Ok(Arc::new(catalog))
     }
@@ -347,7 +359,8 @@ impl Catalog {
         }
         let mut blocking: Blocking = load(3)?;
         blocking.index().map_err(|e| format!("{}: {e}", SOURCES[3].0))?;
-        let (executors, cancellation, ordering) = (load(0)?, load(1)?, load(2)?);
+        let (mut executors, cancellation, ordering): (Executors, _, _) = (load(0)?, load(1)?, load(2)?);
+        executors.index();
         Ok(Catalog {
             executors,
             cancellation,

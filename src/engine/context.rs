@@ -127,9 +127,9 @@ impl<'s> SourceText<'s> {
 
     fn offset(&self, at: proc_macro2::LineColumn) -> usize {
         let parsed = &self.text[self.base..];
-        let starts = self
-            .line_starts
-            .get_or_init(|| std::iter::once(0).chain(parsed.match_indices('\n').map(|(i, _)| i + 1)).collect());
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0).chain(memchr::memchr_iter(b'\n', parsed.as_bytes()).map(|i| i + 1)).collect()
+        });
         let Some(&line_start) = starts.get(at.line.saturating_sub(1)) else { return self.text.len() };
         let line = &parsed[line_start..];
         let column = match line.as_bytes().get(..at.column) {

@@ -14,7 +14,6 @@ use super::macros;
 use super::resolve::pat_idents;
 use super::resolve::{Binding, Names, Origin, Resolved, Source};
 use super::syntax::{awaited_call, expr_mentions, peel};
-use crate::catalog::Catalog;
 use crate::diagnostic::LineIndex;
 use crate::rules::Rule;
 
@@ -39,6 +38,13 @@ pub struct Walker<'a> {
     /// For each fn being walked, innermost last: the index in `sink.facts.fns` of its declaration
     /// if it is a sync fn, whose own calls are recorded there (`FnDecl::block_on`, `calls`).
     fns: Vec<Option<usize>>,
+    /// For each fn being walked, innermost last: the index in `sink.facts.fns` of its declaration
+    /// and the names its parameters bind, to tell whether it hands one of them to an offload fn
+    /// (`FnDecl::offloads`).
+    params: Vec<(usize, Vec<String>)>,
+    /// How many macro arguments the walk is inside (`vec![..]`, `format!(..)`): an offload call
+    /// there does not make its fn an offload wrapper.
+    macro_depth: usize,
     /// Names already recorded in `sink.facts.values`.
     values: HashSet<String>,
     /// The call or method call (`ExprCall` / `ExprMethodCall`) whose future the `.await` being
@@ -62,6 +68,8 @@ impl<'a> Walker<'a> {
             helper_closure: None,
             block_on_future: None,
             fns: Vec::new(),
+            params: Vec::new(),
+            macro_depth: 0,
             values: HashSet::default(),
             awaited: None,
             sink: Sink::default(),
@@ -122,8 +130,15 @@ impl<'a> Walker<'a> {
     }
 
     fn walk_fn_body(&mut self, node: FnNode<'_>) {
-        self.record_fn(node.sig, node.attrs, Some(node.body));
-        let decl = (!returns_future(node.sig)).then(|| self.sink.facts.fns.len() - 1);
+        self.record_fn(node.sig, node.attrs);
+        let index = self.sink.facts.fns.len() - 1;
+        let decl = (!returns_future(node.sig)).then_some(index);
+        let mut params = Vec::new();
+        for input in &node.sig.inputs {
+            if let FnArg::Typed(arg) = input {
+                pat_idents(&arg.pat, &mut params);
+            }
+        }
         let exec = match &node.sig.asyncness {
             Some(kw) => Exec::Async(AsyncSite {
                 kind: AsyncKind::Fn,
@@ -162,7 +177,9 @@ impl<'a> Walker<'a> {
             }
             w.dispatch(Node::Fn(node));
             w.fns.push(decl);
+            w.params.push((index, params));
             w.visit_block(node.body);
+            w.params.pop();
             w.fns.pop();
             w.names.pop();
         });
@@ -182,11 +199,11 @@ impl<'a> Walker<'a> {
                 let kind = FnKind::TraitDefault;
                 self.walk_fn(FnNode { attrs: &f.attrs, container_attrs, vis: None, sig: &f.sig, body, kind })
             }
-            None => self.record_fn(&f.sig, &f.attrs, None),
+            None => self.record_fn(&f.sig, &f.attrs),
         }
     }
 
-    fn record_fn(&mut self, sig: &syn::Signature, attrs: &[syn::Attribute], body: Option<&Block>) {
+    fn record_fn(&mut self, sig: &syn::Signature, attrs: &[syn::Attribute]) {
         // Only cancellation types are ever asked about; keeping the rest would make the index grow
         // with every parameter of every fn in the tree.
         let catalog = self.source.catalog;
@@ -212,7 +229,7 @@ impl<'a> Walker<'a> {
             returns_result: future_output(sig).is_some_and(is_result_type),
             receiver: sig.receiver().is_some(),
             param_types,
-            offloads: body.is_some_and(|body| offloads_param(sig, body, catalog)),
+            offloads: false,
             block_on: None,
             offloads_block_on: false,
             calls: Vec::new(),
@@ -245,6 +262,20 @@ impl<'a> Walker<'a> {
     fn record_call(&mut self, name: &str) {
         if let Some(decl) = self.own_sync_code().filter(|d| !d.calls.iter().any(|c| c == name)) {
             decl.calls.push(name.to_string());
+        }
+    }
+
+    /// A call of an offload fn or method by name (`spawn_blocking(f)`, `rt.spawn_blocking(move ||
+    /// f())`): if an argument mentions a parameter of the fn being walked, that fn hands it to
+    /// another thread. Matched by the last segment of the name, as the crate's own wrappers are
+    /// named after what they wrap (`crate::blocking::spawn_blocking`).
+    fn record_offload<'e>(&mut self, name: &str, mut args: impl Iterator<Item = &'e Expr>) {
+        if self.macro_depth > 0 || !self.source.catalog.executors.offload_names.contains(name) {
+            return;
+        }
+        let Some((index, params)) = self.params.last() else { return };
+        if !params.is_empty() && args.any(|arg| params.iter().any(|p| expr_mentions(arg, p))) {
+            self.sink.facts.fns[*index].offloads = true;
         }
     }
 
@@ -556,6 +587,9 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         // unless it is another crate's fn (`tokio::spawn(..)`, `Vec::new()`).
         match peel(&call.func) {
             Expr::Path(p) => {
+                if let Some(last) = p.path.segments.last() {
+                    self.record_offload(&last.ident.to_string(), call.args.iter());
+                }
                 let own_fn = resolved.as_ref().is_some_and(Resolved::may_be_own);
                 if own_fn && !self.is_awaited(call) {
                     self.record_value(resolved.as_ref().map_or("", |r| r.last()).to_string());
@@ -577,6 +611,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         self.dispatch(Node::MethodCall(call));
         let method = call.method.to_string();
         let offload = self.source.catalog.executors.offload_methods.contains(&method);
+        self.record_offload(&method, call.args.iter());
         // `self.run()` not awaited at once: its future is used as a value (`spawn(self.run())`).
         let on_self = matches!(peel(&call.receiver), Expr::Path(p) if p.path.is_ident("self"));
         if on_self && !self.is_awaited(call) {
@@ -620,59 +655,14 @@ impl<'ast> Visit<'ast> for Walker<'_> {
 
     fn visit_macro(&mut self, mac: &'ast Macro) {
         match macros::expressions(mac) {
-            Some(exprs) => exprs.iter().for_each(|expr| self.visit_expr(expr)),
+            Some(exprs) => {
+                self.macro_depth += 1;
+                exprs.iter().for_each(|expr| self.visit_expr(expr));
+                self.macro_depth -= 1;
+            }
             None => self.record_token_values(mac.tokens.clone()),
         }
     }
-}
-
-/// Does the fn hand one of its parameters to an offload function or method, directly or in a
-/// closure (`spawn_blocking(f)`, `spawn_blocking(move || f())`)? Offload calls are matched by
-/// the last segment of their name, as the crate's own wrappers are named after what they wrap
-/// (`crate::blocking::spawn_blocking`).
-fn offloads_param(sig: &syn::Signature, body: &Block, catalog: &Catalog) -> bool {
-    struct Finder<'p> {
-        params: &'p [String],
-        names: HashSet<&'p str>,
-        found: bool,
-    }
-    impl Finder<'_> {
-        fn check<'e>(&mut self, name: &str, mut args: impl Iterator<Item = &'e Expr>) {
-            if self.names.contains(name) {
-                self.found |= args.any(|arg| self.params.iter().any(|p| expr_mentions(arg, p)));
-            }
-        }
-    }
-    impl<'ast> Visit<'ast> for Finder<'_> {
-        fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
-            if let Expr::Path(p) = peel(&call.func) {
-                if let Some(last) = p.path.segments.last() {
-                    self.check(&last.ident.to_string(), call.args.iter());
-                }
-            }
-            visit::visit_expr_call(self, call);
-        }
-        fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
-            self.check(&call.method.to_string(), call.args.iter());
-            visit::visit_expr_method_call(self, call);
-        }
-        fn visit_item(&mut self, _: &'ast syn::Item) {}
-    }
-    let mut params = Vec::new();
-    for input in &sig.inputs {
-        if let FnArg::Typed(arg) = input {
-            pat_idents(&arg.pat, &mut params);
-        }
-    }
-    if params.is_empty() {
-        return false;
-    }
-    let executors = &catalog.executors;
-    let offload_fns = executors.offload.iter().filter_map(|path| path.rsplit("::").next());
-    let names = offload_fns.chain(executors.offload_methods.iter().map(String::as_str)).collect();
-    let mut finder = Finder { params: &params, names, found: false };
-    finder.visit_block(body);
-    finder.found
 }
 
 /// The plain closure an offload function runs: the argument itself (`spawn_blocking(|| ..)`) or the
