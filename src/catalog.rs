@@ -23,14 +23,19 @@ pub struct Executors {
     pub offload_methods: HashSet<String>,
     /// The last segments of `offload` and the `offload_methods`: how a crate's own wrappers are
     /// named (`crate::blocking::spawn_blocking`). Made from the two by `index`.
+    /// A list, not a set: it is asked about identifiers, which compare without allocating.
     #[serde(skip)]
-    pub offload_names: HashSet<String>,
+    pub offload_names: Vec<String>,
 }
 
 impl Executors {
     fn index(&mut self) {
         let fns = self.offload.iter().filter_map(|path| path.rsplit("::").next());
-        self.offload_names = fns.chain(self.offload_methods.iter().map(String::as_str)).map(String::from).collect();
+        let mut names: Vec<String> =
+            fns.chain(self.offload_methods.iter().map(String::as_str)).map(String::from).collect();
+        names.sort_unstable();
+        names.dedup();
+        self.offload_names = names;
     }
 }
 

@@ -269,12 +269,12 @@ impl<'a> Walker<'a> {
     /// f())`): if an argument mentions a parameter of the fn being walked, that fn hands it to
     /// another thread. Matched by the last segment of the name, as the crate's own wrappers are
     /// named after what they wrap (`crate::blocking::spawn_blocking`).
-    fn record_offload<'e>(&mut self, name: &str, mut args: impl Iterator<Item = &'e Expr>) {
-        if self.macro_depth > 0 || !self.source.catalog.executors.offload_names.contains(name) {
+    fn record_offload<'e>(&mut self, name: &proc_macro2::Ident, mut args: impl Iterator<Item = &'e Expr>) {
+        let Some((index, params)) = self.params.last().filter(|(_, params)| !params.is_empty()) else { return };
+        if self.macro_depth > 0 || !self.source.catalog.executors.offload_names.iter().any(|n| name == n) {
             return;
         }
-        let Some((index, params)) = self.params.last() else { return };
-        if !params.is_empty() && args.any(|arg| params.iter().any(|p| expr_mentions(arg, p))) {
+        if args.any(|arg| params.iter().any(|p| expr_mentions(arg, p))) {
             self.sink.facts.fns[*index].offloads = true;
         }
     }
@@ -588,7 +588,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         match peel(&call.func) {
             Expr::Path(p) => {
                 if let Some(last) = p.path.segments.last() {
-                    self.record_offload(&last.ident.to_string(), call.args.iter());
+                    self.record_offload(&last.ident, call.args.iter());
                 }
                 let own_fn = resolved.as_ref().is_some_and(Resolved::may_be_own);
                 if own_fn && !self.is_awaited(call) {
@@ -609,22 +609,24 @@ impl<'ast> Visit<'ast> for Walker<'_> {
 
     fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
         self.dispatch(Node::MethodCall(call));
-        let method = call.method.to_string();
-        let offload = self.source.catalog.executors.offload_methods.contains(&method);
-        self.record_offload(&method, call.args.iter());
+        let (executors, method) = (&self.source.catalog.executors, &call.method);
+        let offload = names_ident(&executors.offload_methods, method);
+        let block_on = names_ident(&executors.block_on_methods, method);
+        self.record_offload(method, call.args.iter());
         // `self.run()` not awaited at once: its future is used as a value (`spawn(self.run())`).
         let on_self = matches!(peel(&call.receiver), Expr::Path(p) if p.path.is_ident("self"));
         if on_self && !self.is_awaited(call) {
-            self.record_value(method.clone());
+            self.record_value(method.to_string());
         }
         self.visit_expr(&call.receiver);
-        let block_on = self.source.catalog.executors.block_on_methods.contains(&method);
         if block_on {
-            self.record_block_on(format!(".{method}"), self.span_range(call.method.span()).start);
+            self.record_block_on(format!(".{method}"), self.span_range(method.span()).start);
         } else if on_self {
-            self.record_call(&method);
+            self.record_call(&method.to_string());
         }
-        self.visit_args(&call.args, offload, Some(&method), block_on);
+        // The name is wanted only with a closure to hand on (`visit_arg`).
+        let helper = call.args.iter().any(|arg| offloaded_closure(arg).is_some()).then(|| method.to_string());
+        self.visit_args(&call.args, offload, helper.as_deref(), block_on);
     }
 
     fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
@@ -663,6 +665,12 @@ impl<'ast> Visit<'ast> for Walker<'_> {
             None => self.record_token_values(mac.tokens.clone()),
         }
     }
+}
+
+/// Is `ident` one of `names`? The lists asked about are a handful of names, and an identifier
+/// compares with a `str` without making a `String` of itself.
+fn names_ident(names: &HashSet<String>, ident: &proc_macro2::Ident) -> bool {
+    names.iter().any(|name| ident == name)
 }
 
 /// The plain closure an offload function runs: the argument itself (`spawn_blocking(|| ..)`) or the
