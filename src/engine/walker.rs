@@ -578,7 +578,9 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         let is_in = |paths: &HashSet<String>| external.as_ref().is_some_and(|path| paths.contains(path));
         let offload = is_in(&executors.offload);
         let own = resolved.as_ref().filter(|r| matches!(r.origin, Origin::Crate | Origin::Unknown));
-        let helper = own.map(|r| r.last().to_string());
+        // The name is wanted only with a closure to hand on (`visit_arg`).
+        let hands_on_closure = call.args.iter().any(|arg| offloaded_closure(arg).is_some());
+        let helper = own.filter(|_| hands_on_closure).map(|r| r.last().to_string());
         if is_in(&executors.spawn) {
             self.record_spawned(call.args.first());
         }
@@ -649,8 +651,11 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         // variable is not an item.
         let resolved = self.names.resolve(&p.path);
         if let (false, Some(last)) = (resolved.origin == Origin::Local, p.path.segments.last()) {
-            self.record_value(last.ident.to_string());
-            self.record_value(resolved.last().to_string());
+            let written = last.ident.to_string();
+            if written != resolved.last() {
+                self.record_value(resolved.last().to_string());
+            }
+            self.record_value(written);
         }
         visit::visit_expr_path(self, p);
     }
