@@ -9,6 +9,8 @@ use std::sync::{Arc, OnceLock};
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::engine::resolve::Resolved;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Executors {
@@ -377,20 +379,20 @@ impl Catalog {
         })
     }
 
-    /// `segments` is a resolved type path: is it a cancellation input?
-    pub fn is_cancellation_type(&self, segments: &[String]) -> bool {
+    /// Is the resolved type `ty` a cancellation input?
+    pub fn is_cancellation_type(&self, ty: &Resolved) -> bool {
         let c = &self.cancellation;
-        let Some(last) = segments.last() else {
+        let last = ty.last();
+        if last.is_empty() {
             return false;
-        };
-        if c.types.contains(&segments.join("::")) || c.type_names.contains(last) {
+        }
+        if c.types.contains(ty.path()) || c.type_names.contains(last) {
             return true;
         }
-        if segments.len() >= 2 {
-            let tail = format!("{}::{}", segments[segments.len() - 2], last);
-            if c.type_tails.contains(&tail) {
-                return true;
-            }
+        // Two segments or more.
+        let tail = ty.last_two();
+        if tail.len() > last.len() && c.type_tails.contains(tail) {
+            return true;
         }
         c.type_suffixes.iter().any(|s| last.ends_with(s.as_str()))
     }

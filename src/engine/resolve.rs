@@ -10,7 +10,7 @@ use syn::{Item, Pat, Stmt, Type, UseTree};
 /// Where a resolved path points.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Origin {
-    /// Another crate: `segments` is the full path from its crate name (`tokio::task::spawn`).
+    /// Another crate: the path is the full path from its crate name (`tokio::task::spawn`).
     External,
     /// An item of the crate being checked (`crate::`, `super::`, `Self::`, or declared in a
     /// scope that is visible here).
@@ -21,10 +21,13 @@ pub enum Origin {
     Unknown,
 }
 
+/// A resolved path, kept as its segments joined with `::` (`tokio::task::spawn`): that is how it
+/// is looked up in the catalog, and one `String` is one allocation where a `Vec` of segments was
+/// one per segment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Resolved {
     pub origin: Origin,
-    pub segments: Vec<String>,
+    path: String,
 }
 
 impl Resolved {
@@ -32,12 +35,35 @@ impl Resolved {
         self.origin == Origin::External
     }
 
+    /// The segments joined with `::`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// `path()` as an owned string.
     pub fn joined(&self) -> String {
-        self.segments.join("::")
+        self.path.clone()
+    }
+
+    fn first(&self) -> &str {
+        split_first(&self.path).map_or("", |(first, _)| first)
     }
 
     pub fn last(&self) -> &str {
-        self.segments.last().map_or("", String::as_str)
+        last_segment(&self.path)
+    }
+
+    /// The last two segments (`CancellationToken::new`), or all of a shorter path.
+    pub fn last_two(&self) -> &str {
+        match parent(&self.path) {
+            "" => &self.path,
+            parent => &self.path[parent.len() - last_segment(parent).len()..],
+        }
+    }
+
+    /// Drops the last segment: `Mutex::new` -> `Mutex`.
+    pub fn pop(&mut self) {
+        self.path.truncate(parent(&self.path).len());
     }
 
     /// May this be an fn or method of the crate being checked: declared in it, or of unknown
@@ -45,13 +71,13 @@ impl Resolved {
     /// names?
     pub fn may_be_own(&self) -> bool {
         const PRELUDE: &[&str] = &["Vec", "String", "Box", "Option", "Result", "Some", "None", "Ok", "Err", "drop"];
-        let prelude = self.segments.first().is_some_and(|first| PRELUDE.contains(&first.as_str()));
+        let prelude = PRELUDE.contains(&self.first());
         matches!(self.origin, Origin::Crate | Origin::Unknown) && !prelude
     }
 
     /// Is this the external item `path` (`"tokio::spawn"`)?
     pub fn is_in(&self, paths: &HashSet<String>) -> bool {
-        self.is_external() && paths.contains(&self.joined())
+        self.is_external() && paths.contains(&self.path)
     }
 }
 
@@ -94,14 +120,71 @@ pub enum Source {
     Item(Range<usize>),
 }
 
-/// Marks a path written with a leading `::` (`::tokio::spawn`), which always names a crate.
+/// Marks a path written with a leading `::` (`::tokio::spawn`), which always names a crate. It is
+/// the first segment of such a path, so joined it reads `::::tokio::spawn`; no other segment is
+/// empty or holds `::`, so a joined path that starts with `::` starts with this marker.
 const ROOT: &str = "::";
+
+// A `:` in a joined path is one of a `::` separator (or of `ROOT`), so the helpers below find
+// separators by looking for that byte: paths are short, and a plain loop over a few bytes costs less
+// than setting up `memchr` (let alone a searcher for the pattern `"::"`).
+
+fn first_colon(path: &str) -> Option<usize> {
+    path.bytes().position(|b| b == b':')
+}
+
+fn last_colon(path: &str) -> Option<usize> {
+    path.bytes().rposition(|b| b == b':')
+}
+
+/// A path's first segment and the rest of it (empty for a one-segment path), or `None` for the
+/// empty path.
+fn split_first(path: &str) -> Option<(&str, &str)> {
+    if path.is_empty() {
+        return None;
+    }
+    if let Some(rest) = path.strip_prefix(ROOT) {
+        return Some((ROOT, rest.strip_prefix("::").unwrap_or(rest)));
+    }
+    Some(first_colon(path).map_or((path, ""), |i| (&path[..i], &path[i + 2..])))
+}
+
+fn last_segment(path: &str) -> &str {
+    last_colon(path).map_or(path, |i| &path[i + 1..])
+}
+
+/// All segments but the last.
+fn parent(path: &str) -> &str {
+    last_colon(path).map_or("", |i| &path[..i - 1])
+}
+
+/// `head` followed by `tail`, either of which may be the empty path.
+fn concat(head: &str, tail: &str) -> String {
+    if head.is_empty() || tail.is_empty() {
+        return [head, tail].concat();
+    }
+    let mut path = String::with_capacity(head.len() + 2 + tail.len());
+    path.push_str(head);
+    path.push_str("::");
+    path.push_str(tail);
+    path
+}
+
+/// What a scope declares under one name.
+#[derive(Default, Debug)]
+struct Declared {
+    /// The path a `use` or `extern crate` makes the name stand for (the last one, if several).
+    target: Option<String>,
+    /// An item of that name is declared here.
+    item: bool,
+}
 
 #[derive(Default, Debug)]
 struct Scope {
-    uses: HashMap<String, Vec<String>>,
-    globs: Vec<Vec<String>>,
-    items: HashSet<String>,
+    /// Names brought in by `use` items and names of items, in one map: a lookup per scope.
+    declared: HashMap<String, Declared>,
+    /// The paths of glob imports, joined.
+    globs: Vec<String>,
     bindings: Vec<Binding>,
     /// Field name -> the declared type of every struct field of that name declared in this scope
     /// (`None`: not a path type), for `self.state.lock()`.
@@ -280,7 +363,7 @@ impl Names {
         if self.binding(name).is_some() {
             return None;
         }
-        let scope = self.scopes.iter().rev().find(|s| s.items.contains(name) || s.uses.contains_key(name))?;
+        let scope = self.scopes.iter().rev().find(|s| s.declared.contains_key(name))?;
         scope.item_types.get(name)?.as_ref()
     }
 
@@ -306,43 +389,54 @@ impl Names {
     }
 
     pub fn resolve(&self, path: &syn::Path) -> Resolved {
-        let mut segments = Vec::with_capacity(path.segments.len() + 1);
-        if path.leading_colon.is_some() {
-            segments.push(ROOT.to_string());
-        }
-        segments.extend(path.segments.iter().map(|s| s.ident.to_string()));
-        self.resolve_segments(segments)
-    }
-
-    pub fn resolve_segments(&self, segments: Vec<String>) -> Resolved {
-        self.resolve_at_depth(segments, 0)
-    }
-
-    fn resolve_at_depth(&self, mut segments: Vec<String>, depth: u8) -> Resolved {
-        let resolved = |origin, segments| Resolved { origin, segments };
-        let Some(first) = segments.first() else {
-            return resolved(Origin::Unknown, segments);
-        };
-        match first.as_str() {
-            ROOT => {
-                segments.remove(0);
-                return resolved(Origin::External, segments);
+        let mut segments = path.segments.iter();
+        let joined = match (&path.leading_colon, segments.next()) {
+            // Most paths are one name: `to_string` makes it in one allocation, as small as can be.
+            (None, Some(first)) if segments.len() == 0 => first.ident.to_string(),
+            _ => {
+                // Room for most paths, so that writing the segments does not grow it.
+                let mut joined = String::with_capacity(32);
+                if path.leading_colon.is_some() {
+                    joined.push_str(ROOT);
+                }
+                for segment in &path.segments {
+                    push_segment(&mut joined, &segment.ident);
+                }
+                joined
             }
-            "crate" | "self" | "super" | "Self" => return resolved(Origin::Crate, segments),
+        };
+        self.resolve_at_depth(joined, 0)
+    }
+
+    /// A one-segment path: a name.
+    pub fn resolve_name(&self, name: &str) -> Resolved {
+        self.resolve_at_depth(name.to_string(), 0)
+    }
+
+    /// `path` is joined (see `ROOT` for a leading `::`).
+    fn resolve_at_depth(&self, path: String, depth: u8) -> Resolved {
+        let resolved = |origin, path| Resolved { origin, path };
+        let Some((first, rest)) = split_first(&path) else {
+            return resolved(Origin::Unknown, path);
+        };
+        match first {
+            ROOT => return resolved(Origin::External, rest.to_string()),
+            "crate" | "self" | "super" | "Self" => return resolved(Origin::Crate, path),
             _ => {}
         }
         let mut past_boundary = false;
         for scope in self.scopes.iter().rev() {
             let bindings_visible = !past_boundary;
             past_boundary |= scope.fn_boundary;
-            if bindings_visible && segments.len() == 1 && scope.bindings.iter().any(|b| b.name == *first) {
-                return resolved(Origin::Local, segments);
+            if bindings_visible && rest.is_empty() && scope.bindings.iter().any(|b| b.name == first) {
+                return resolved(Origin::Local, path);
             }
-            if let Some(target) = scope.uses.get(first.as_str()) {
+            let Some(declared) = scope.declared.get(first) else { continue };
+            if let Some(target) = &declared.target {
                 // `use tokio;` maps `tokio` to itself: that is the extern crate, stop here.
-                let names_itself = target.first().or(segments.get(1)).is_some_and(|head| head == first);
-                let mut full = target.clone();
-                full.extend(segments.drain(1..));
+                let head = split_first(target).or_else(|| split_first(rest)).map(|(head, _)| head);
+                let names_itself = head == Some(first);
+                let full = concat(target, rest);
                 if full.is_empty() {
                     return resolved(Origin::Unknown, full);
                 }
@@ -351,33 +445,30 @@ impl Names {
                 }
                 return self.resolve_at_depth(full, depth + 1);
             }
-            if scope.items.contains(first.as_str()) {
-                return resolved(Origin::Crate, segments);
+            if declared.item {
+                return resolved(Origin::Crate, path);
             }
         }
         // A path whose first segment is not in scope names a crate (`tokio::spawn`) in 2018+
         // code, unless it is a type (`Vec::new`, `Handle::current`) from a prelude or a glob.
         let origin = if first.starts_with(char::is_lowercase) { Origin::External } else { Origin::Unknown };
-        if segments.len() == 1 {
+        if rest.is_empty() {
             if let Some(glob) = self.single_external_glob() {
-                let mut full = glob.clone();
-                full.extend(segments);
-                return self.resolve_at_depth(full, depth + 1);
+                return self.resolve_at_depth(concat(glob, &path), depth + 1);
             }
-            return resolved(Origin::Unknown, segments);
+            return resolved(Origin::Unknown, path);
         }
-        resolved(origin, segments)
+        resolved(origin, path)
     }
 
     /// With `use tokio::task::*;` a bare `spawn` means `tokio::task::spawn`, but only when that
     /// glob is the one place a name could come from.
-    fn single_external_glob(&self) -> Option<&Vec<String>> {
+    fn single_external_glob(&self) -> Option<&str> {
         let mut globs = self.scopes.iter().flat_map(|s| s.globs.iter());
         let glob = globs.next()?;
         // `use *;` parses (rustc rejects it): an empty glob is not an external one.
-        let is_external =
-            |g: &Vec<String>| g.first().is_some_and(|s| !matches!(s.as_str(), "crate" | "self" | "super"));
-        (is_external(glob) && globs.next().is_none()).then_some(glob)
+        let is_external = split_first(glob).is_some_and(|(first, _)| !matches!(first, "crate" | "self" | "super"));
+        (is_external && globs.next().is_none()).then_some(glob)
     }
 }
 
@@ -385,9 +476,9 @@ impl Scope {
     fn add_item(&mut self, item: &Item) {
         let ident = match item {
             Item::Use(u) => {
-                let mut prefix = Vec::new();
+                let mut prefix = String::new();
                 if u.leading_colon.is_some() {
-                    prefix.push(ROOT.to_string());
+                    prefix.push_str(ROOT);
                 }
                 self.add_use(&u.tree, &mut prefix);
                 return;
@@ -404,7 +495,7 @@ impl Scope {
             Item::Static(s) => &s.ident,
             Item::ExternCrate(e) => {
                 let name = e.rename.as_ref().map_or(&e.ident, |(_, rename)| rename);
-                self.uses.insert(name.to_string(), vec![e.ident.to_string()]);
+                self.add_target(name.to_string(), e.ident.to_string());
                 return;
             }
             Item::Macro(m) => match &m.ident {
@@ -413,34 +504,39 @@ impl Scope {
             },
             _ => return,
         };
-        self.items.insert(ident.to_string());
+        self.declared.entry(ident.to_string()).or_default().item = true;
     }
 
-    fn add_use(&mut self, tree: &UseTree, prefix: &mut Vec<String>) {
+    fn add_target(&mut self, name: String, target: String) {
+        self.declared.entry(name).or_default().target = Some(target);
+    }
+
+    /// `prefix` is the joined path of the use trees around `tree`.
+    fn add_use(&mut self, tree: &UseTree, prefix: &mut String) {
         match tree {
             UseTree::Path(p) => {
-                prefix.push(p.ident.to_string());
+                let len = prefix.len();
+                push_segment(prefix, &p.ident);
                 self.add_use(&p.tree, prefix);
-                prefix.pop();
+                prefix.truncate(len);
             }
             UseTree::Name(n) if n.ident == "self" => {
-                if let Some(last) = prefix.last() {
-                    self.uses.insert(last.clone(), prefix.clone());
+                if !prefix.is_empty() {
+                    self.add_target(last_segment(prefix).to_string(), prefix.clone());
                 }
             }
             UseTree::Name(n) => {
-                let name = n.ident.to_string();
                 let mut full = prefix.clone();
-                full.push(name.clone());
-                self.uses.insert(name, full);
+                push_segment(&mut full, &n.ident);
+                self.add_target(last_segment(&full).to_string(), full);
             }
             UseTree::Rename(r) if r.rename == "_" => {}
             UseTree::Rename(r) => {
                 let mut full = prefix.clone();
                 if r.ident != "self" {
-                    full.push(r.ident.to_string());
+                    push_segment(&mut full, &r.ident);
                 }
-                self.uses.insert(r.rename.to_string(), full);
+                self.add_target(r.rename.to_string(), full);
             }
             UseTree::Glob(_) => self.globs.push(prefix.clone()),
             UseTree::Group(g) => {
@@ -450,6 +546,16 @@ impl Scope {
             }
         }
     }
+}
+
+/// Appends `ident` to the joined path `path`.
+fn push_segment(path: &mut String, ident: &proc_macro2::Ident) {
+    use std::fmt::Write;
+    if !path.is_empty() {
+        path.push_str("::");
+    }
+    // Straight into the path: `ident.to_string()` would allocate a string of its own.
+    write!(path, "{ident}").expect("writing to a String cannot fail");
 }
 
 /// The identifiers a pattern binds.
@@ -598,6 +704,19 @@ mod tests {
         assert_eq!(resolve(&names, "spawn"), (Origin::External, "tokio::task::spawn".into()));
         let names = names_for("use tokio::task::*; use super::*;");
         assert_eq!(resolve(&names, "spawn").0, Origin::Unknown);
+    }
+
+    #[test]
+    fn a_resolved_path_splits_at_its_separators() {
+        let names = names_for("use tokio::sync::Mutex;");
+        let mut path = names.resolve(&syn::parse_quote!(Mutex::new));
+        assert_eq!((path.path(), path.last(), path.last_two()), ("tokio::sync::Mutex::new", "new", "Mutex::new"));
+        path.pop();
+        assert_eq!((path.path(), path.last()), ("tokio::sync::Mutex", "Mutex"));
+        let mut path = names.resolve(&syn::parse_quote!(x));
+        assert_eq!((path.last(), path.last_two()), ("x", "x"));
+        path.pop();
+        assert_eq!((path.path(), path.last()), ("", ""));
     }
 
     #[test]

@@ -214,7 +214,7 @@ impl<'a> Walker<'a> {
                 FnArg::Typed(arg) => Some(
                     self.names
                         .resolve_type(&arg.ty)
-                        .filter(|t| catalog.is_cancellation_type(&t.segments))
+                        .filter(|t| catalog.is_cancellation_type(t))
                         .map(|t| t.last().to_string()),
                 ),
                 FnArg::Receiver(_) => None,
@@ -298,7 +298,7 @@ impl<'a> Walker<'a> {
                         return None;
                     }
                     let mut resolved = self.names.resolve(&p.path);
-                    resolved.segments.pop();
+                    resolved.pop();
                     // `Arc::new(Mutex::new(..))` is a `Mutex` to its users, as `Arc<Mutex<..>>` is.
                     if matches!(resolved.last(), "Arc" | "Rc" | "Box") && call.args.len() == 1 {
                         expr = peel(&call.args[0]);
@@ -384,7 +384,7 @@ impl<'a> Walker<'a> {
                             continue;
                         }
                         seen.insert(name.clone());
-                        let resolved = self.names.resolve_segments(vec![name.clone()]);
+                        let resolved = self.names.resolve_name(&name);
                         if resolved.origin != Origin::Local {
                             self.record_value(name);
                             self.record_value(resolved.last().to_string());
@@ -573,9 +573,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         self.dispatch(Node::Call(call));
         let executors = &self.source.catalog.executors;
         let resolved = callee(&self.names, call);
-        // Joined once for the three lookups below (`Resolved::is_in` joins it each time).
-        let external = resolved.as_ref().filter(|r| r.is_external()).map(Resolved::joined);
-        let is_in = |paths: &HashSet<String>| external.as_ref().is_some_and(|path| paths.contains(path));
+        let is_in = |paths: &HashSet<String>| resolved.as_ref().is_some_and(|r| r.is_in(paths));
         let offload = is_in(&executors.offload);
         let own = resolved.as_ref().filter(|r| matches!(r.origin, Origin::Crate | Origin::Unknown));
         // The name is wanted only with a closure to hand on (`visit_arg`).

@@ -133,7 +133,7 @@ fn method_api<'c>(cx: &Context<'c>, call: &syn::ExprMethodCall) -> Option<(&'c B
     if let Some(api) = blocking.trait_methods.get(&name) {
         // The trait must be in scope for its method to be callable.
         let trait_name = api.path.rsplit("::").next().unwrap_or_default().to_string();
-        let in_scope = cx.names().resolve_segments(vec![trait_name]);
+        let in_scope = cx.names().resolve_name(&trait_name);
         if in_scope.is_external() && in_scope.joined() == api.path {
             return Some((api, format!("{}::{name}", api.path)));
         }

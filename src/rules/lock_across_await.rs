@@ -268,7 +268,7 @@ fn guard_chain<'a>(cx: &Context<'_>, expr: &'a Expr, mut unwrapped: bool) -> Opt
         TypeInfo::Unknown => {
             let needs = locks.unwrapped.get(&method).filter(|_| unwrapped && call.args.is_empty())?;
             let imported = |name: &String| {
-                let ty = cx.names().resolve_segments(vec![name.clone()]);
+                let ty = cx.names().resolve_name(name);
                 ty.is_external() && locks.guards.contains_key(&ty.joined())
             };
             (needs.is_empty() || needs.iter().any(imported)).then_some(Guard { expr: chain, lock: None, borrow: false })

@@ -174,8 +174,8 @@ fn check_fresh_tokens<'a>(callee: Option<(String, bool)>, args: impl Iterator<It
         let Expr::Call(call) = arg else { continue };
         let Some(path) = cx.callee(call) else { continue };
         let tokens = &cx.catalog().cancellation;
-        let tail = path.segments.iter().rev().take(2).rev().cloned().collect::<Vec<_>>().join("::");
-        let fresh_token = path.is_in(&tokens.fresh_token) || tokens.fresh_token_names.contains(&tail);
+        let tail = path.last_two();
+        let fresh_token = path.is_in(&tokens.fresh_token) || tokens.fresh_token_names.contains(tail);
         let default = matches!(path.origin, Origin::External | Origin::Unknown) && tokens.default_calls.contains(&path.joined());
         let condition = match (&callee, fresh_token, default) {
             (_, true, _) => None,
@@ -236,7 +236,7 @@ fn type_is_cancellation(cx: &Context<'_>, f: FnNode<'_>, ty: &Type) -> bool {
         Type::ImplTrait(t) => t.bounds.iter().any(|b| matches!(b, syn::TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| s.ident == "Future"))),
         Type::Path(p) => {
             let resolved = cx.resolve(&p.path);
-            if cx.catalog().is_cancellation_type(&resolved.segments) {
+            if cx.catalog().is_cancellation_type(&resolved) {
                 return true;
             }
             // A generic parameter bounded by `Future` is a shutdown signal.

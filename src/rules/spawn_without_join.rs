@@ -99,7 +99,7 @@ fn receiver_type(cx: &Context<'_>, receiver: &Expr) -> Option<Resolved> {
         Expr::Call(call) => {
             let mut path = cx.callee(call)?;
             (path.is_external() && path.last() == "current").then(|| {
-                path.segments.pop();
+                path.pop();
                 path
             })
         }
