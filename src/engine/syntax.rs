@@ -17,6 +17,12 @@ pub fn is_select_macro(mac: &Macro) -> bool {
     matches!(macro_name(mac).as_str(), "select" | "select_biased")
 }
 
+/// Is `ident` one of `names`? Compared in place: `Ident::to_string` goes through `Display` and
+/// allocates, which costs more than going through the catalog's short lists of method names.
+pub fn ident_in(ident: &proc_macro2::Ident, names: &rustc_hash::FxHashSet<String>) -> bool {
+    names.iter().any(|name| ident == name)
+}
+
 pub fn macro_name(mac: &Macro) -> String {
     mac.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default()
 }

@@ -7,7 +7,7 @@ use super::spawn_without_join::spawner;
 use super::{Context, Node};
 use crate::engine::macros::expressions;
 use crate::engine::resolve::{pat_idents, Origin, Resolved, Source};
-use crate::engine::syntax::{expr_mentions, is_awaiting_macro, peel, OwnCode};
+use crate::engine::syntax::{expr_mentions, ident_in, is_awaiting_macro, peel, OwnCode};
 
 declare_rule! {
     /// ## What it does
@@ -159,7 +159,7 @@ fn check_chain(cx: &mut Context<'_>, end: &Expr) {
             break (call, closure);
         }
         // A receiver that is no method call ends the chain anyway: spares the name.
-        if !is_method_call(&call.receiver) || !concurrency.lazy_adapters.contains(&call.method.to_string()) {
+        if !is_method_call(&call.receiver) || !ident_in(&call.method, &concurrency.lazy_adapters) {
             return;
         }
         expr = peel(&call.receiver);
@@ -319,7 +319,7 @@ struct Permits<'c> {
 
 impl Visit<'_> for Permits<'_> {
     fn visit_expr_method_call(&mut self, call: &ExprMethodCall) {
-        self.found |= self.methods.contains(&call.method.to_string());
+        self.found |= ident_in(&call.method, self.methods);
         visit::visit_expr_method_call(self, call);
     }
     fn visit_macro(&mut self, mac: &syn::Macro) {
