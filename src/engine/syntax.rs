@@ -17,6 +17,12 @@ pub fn is_select_macro(mac: &Macro) -> bool {
     matches!(macro_name(mac).as_str(), "select" | "select_biased")
 }
 
+/// Is `ident` one of `names`? Compared in place: `Ident::to_string` goes through `Display` and
+/// allocates, which costs more than going through the catalog's short lists of method names.
+pub fn ident_in(ident: &proc_macro2::Ident, names: &rustc_hash::FxHashSet<String>) -> bool {
+    names.iter().any(|name| ident == name)
+}
+
 pub fn macro_name(mac: &Macro) -> String {
     mac.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default()
 }
@@ -152,16 +158,14 @@ impl<'a> Visit<'a> for OwnCode<'a> {
     fn visit_item(&mut self, _: &'a syn::Item) {}
 }
 
-/// Does any of `names` appear as an identifier in `tokens`, at any depth? A cheap test before
-/// parsing a macro's arguments to look for something named.
-pub fn tokens_name_any(tokens: &TokenStream, names: &[&str]) -> bool {
-    let mut found = false;
+/// Calls `f` on every identifier in `tokens`, at any depth: a cheap test before parsing a
+/// macro's arguments to look for something named.
+pub fn for_each_ident(tokens: &TokenStream, mut f: impl FnMut(&proc_macro2::Ident)) {
     scan_tokens(tokens.clone(), &mut |tt| {
         if let TokenTree::Ident(ident) = tt {
-            found |= names.iter().any(|name| ident == name);
+            f(ident);
         }
     });
-    found
 }
 
 fn scan_tokens(tokens: TokenStream, f: &mut impl FnMut(&TokenTree)) {
@@ -184,37 +188,49 @@ pub fn awaited_call(base: &Expr) -> Option<*const ()> {
 }
 
 /// A value a statement throws away.
-pub struct Discarded<'a> {
+pub struct Discarded<'a, T> {
     pub expr: &'a Expr,
     /// The `let` it was bound by, if any (`let _ = ..`, `let x = ..`).
     pub local: Option<&'a Local>,
     /// The name it was bound to and that nothing after uses.
     pub unused: Option<&'a proc_macro2::Ident>,
+    /// What `wanted` found in `expr`.
+    pub found: T,
 }
 
 /// `expr;`, `_ = expr;`, `let _ = expr;` (also typed), or `let x = expr;` with `x` never used by
-/// the statements after it in the block, for an `expr` that `wanted` accepts (checked first: the
-/// search for later uses is the expensive part).
-pub fn discarded_value<'a>(stmts: &'a [Stmt], index: usize, wanted: impl Fn(&Expr) -> bool) -> Option<Discarded<'a>> {
+/// the statements after it in the block, for an `expr` in which `wanted` finds something (asked
+/// first: the search for later uses is the expensive part, and most statements are not wanted).
+pub fn discarded_value<'a, T>(
+    stmts: &'a [Stmt],
+    index: usize,
+    wanted: impl FnOnce(&'a Expr) -> Option<T>,
+) -> Option<Discarded<'a, T>> {
     match &stmts[index] {
         Stmt::Expr(Expr::Assign(assign), Some(_)) if matches!(peel(&assign.left), Expr::Infer(_)) => {
-            wanted(&assign.right).then_some(Discarded { expr: &assign.right, local: None, unused: None })
+            let found = wanted(&assign.right)?;
+            Some(Discarded { expr: &assign.right, local: None, unused: None, found })
         }
-        Stmt::Expr(expr, Some(_)) => wanted(expr).then_some(Discarded { expr, local: None, unused: None }),
+        Stmt::Expr(expr, Some(_)) => Some(Discarded { expr, local: None, unused: None, found: wanted(expr)? }),
         Stmt::Local(local) => {
-            let init = local.init.as_ref().filter(|i| i.diverge.is_none() && wanted(&i.expr))?;
+            let init = local.init.as_ref().filter(|i| i.diverge.is_none())?;
             let pat = match &local.pat {
                 Pat::Type(typed) => &*typed.pat,
                 pat => pat,
             };
-            let unused = match pat {
+            // Only these patterns can discard: anything else is rejected before `wanted` is asked.
+            let bound = match pat {
                 Pat::Wild(_) => None,
-                Pat::Ident(p) if p.subpat.is_none() && !used_later(&stmts[index + 1..], &p.ident.to_string()) => {
-                    Some(&p.ident)
-                }
+                Pat::Ident(p) if p.subpat.is_none() => Some(&p.ident),
                 _ => return None,
             };
-            Some(Discarded { expr: &init.expr, local: Some(local), unused })
+            let found = wanted(&init.expr)?;
+            let unused = match bound {
+                None => None,
+                Some(ident) if !used_later(&stmts[index + 1..], &ident.to_string()) => Some(ident),
+                Some(_) => return None,
+            };
+            Some(Discarded { expr: &init.expr, local: Some(local), unused, found })
         }
         _ => None,
     }

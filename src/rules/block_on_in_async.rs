@@ -3,7 +3,7 @@ use syn::Expr;
 use super::{Context, Node};
 use crate::diagnostic::{Applicability, Edit};
 use crate::engine::index::Condition;
-use crate::engine::syntax::peel;
+use crate::engine::syntax::{ident_in, peel};
 
 declare_rule! {
     /// ## What it does
@@ -90,13 +90,12 @@ fn check(node: Node<'_>, cx: &mut Context<'_>) {
             (path.joined(), call.args.first(), range.clone(), range)
         }
         Node::MethodCall(call) => {
-            let method = call.method.to_string();
-            if !cx.catalog().executors.block_on_methods.contains(&method) {
+            if !ident_in(&call.method, &cx.catalog().executors.block_on_methods) {
                 // Without types, only `self.method()` is known to call one of the crate's methods.
                 let on_self = matches!(peel(&call.receiver), Expr::Path(p) if p.path.is_ident("self"));
                 if on_self && !cx.is_awaited(call) {
                     let range = cx.range(&call.method).start..cx.span_range(call.paren_token.span.close()).end;
-                    check_helper_call(cx, &method, range);
+                    check_helper_call(cx, &call.method.to_string(), range);
                 }
                 return;
             }

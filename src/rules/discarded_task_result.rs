@@ -8,7 +8,7 @@ use super::{Context, Node};
 use crate::engine::index::Condition;
 use crate::engine::macros::expressions;
 use crate::engine::resolve::{pat_idents, Origin};
-use crate::engine::syntax::{discarded_value, peel, tokens_name_any, Discarded};
+use crate::engine::syntax::{discarded_value, for_each_ident, peel, Discarded};
 
 declare_rule! {
     /// ## What it does
@@ -75,6 +75,9 @@ declare_rule! {
 }
 
 fn check(node: Node<'_>, cx: &mut Context<'_>) {
+    if !matches!(node, Node::Fn(_) | Node::Stmt { .. }) {
+        return;
+    }
     // A `#[should_panic]` test expects the panic; the task's outcome is beside the point.
     if cx.has_enclosing_attr("should_panic") {
         return;
@@ -91,7 +94,7 @@ fn check(node: Node<'_>, cx: &mut Context<'_>) {
             }
         }
         Node::Stmt { block, index } => {
-            if let Some(discarded) = discarded_value(&block.stmts, index, awaits_something) {
+            if let Some(discarded) = discarded_value(&block.stmts, index, awaited) {
                 check_direct(cx, &block.stmts[index], &discarded);
             }
             if let Stmt::Local(local) = &block.stmts[index] {
@@ -103,11 +106,6 @@ fn check(node: Node<'_>, cx: &mut Context<'_>) {
         }
         _ => {}
     }
-}
-
-/// `x.await` or `x.await.ok()`: the shapes of an awaited outcome being thrown away.
-fn awaits_something(expr: &Expr) -> bool {
-    matches!(peel(expr), Expr::Await(_) | Expr::MethodCall(_))
 }
 
 /// What awaiting a handle, or each future of a collection, yields.
@@ -178,9 +176,9 @@ fn tracked_local(cx: &Context<'_>, local: &syn::Local, rest: &[Stmt]) -> Option<
     if ident.subpat.is_some() {
         return None;
     }
-    let name = ident.ident.to_string();
     let init = local.init.as_ref().filter(|i| i.diverge.is_none()).map(|i| &*i.expr);
-    let tracked = |many, outcome, origin| Tracked { name: name.clone(), many, outcome, origin, parent: None, aborted: false };
+    // Most `let`s track nothing: the name is made only for one that does.
+    let tracked = |many, outcome, origin| Tracked { name: ident.ident.to_string(), many, outcome, origin, parent: None, aborted: false };
     if let Some(many) = ty.and_then(|ty| handle_type(cx, ty)) {
         let what = if many { "these are task handles" } else { "this is a task handle" };
         return Some(tracked(many, Outcome::Task, (cx.range(&local.pat), what)));
@@ -191,7 +189,7 @@ fn tracked_local(cx: &Context<'_>, local: &syn::Local, rest: &[Stmt]) -> Option<
     }
     let outcome = match items(cx, init, &[]) {
         Some((outcome, _)) => outcome,
-        None if ident.mutability.is_some() && is_empty_collection(init) => filled_with(cx, &name, rest)?,
+        None if ident.mutability.is_some() && is_empty_collection(init) => filled_with(cx, &ident.ident.to_string(), rest)?,
         None => return None,
     };
     let what = match outcome {
@@ -326,6 +324,7 @@ fn is_empty_collection(init: &Expr) -> bool {
 /// or futures: `handles.push(tokio::spawn(..))`, `handles.push(handle)` with
 /// `let handle = tokio::spawn(..)`, `handles.extend(xs.map(|x| tokio::spawn(..)))`.
 fn filled_with(cx: &Context<'_>, name: &str, rest: &[Stmt]) -> Option<Outcome> {
+    const FILLS: [&str; 3] = ["push", "push_back", "extend"];
     struct Pushes<'c, 'w, 'n> {
         cx: &'c Context<'w>,
         name: &'n str,
@@ -345,6 +344,7 @@ fn filled_with(cx: &Context<'_>, name: &str, rest: &[Stmt]) -> Option<Outcome> {
             let on_name = matches!(peel(&call.receiver), Expr::Path(p) if p.path.is_ident(self.name));
             if on_name && self.outcome.is_none() && call.args.len() == 1 {
                 let arg = &call.args[0];
+                // Only these methods (`FILLS`) fill the collection.
                 self.outcome = match call.method.to_string().as_str() {
                     "push" | "push_back" => match peel(arg) {
                         Expr::Path(p) if p.path.get_ident().is_some_and(|i| self.spawned.iter().any(|s| i == s)) => {
@@ -359,9 +359,18 @@ fn filled_with(cx: &Context<'_>, name: &str, rest: &[Stmt]) -> Option<Outcome> {
             visit::visit_expr_method_call(self, call);
         }
         fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-            // Only a call on the collection or a `let` (of a spawned task) can change what is
-            // found, and nothing can once it is found: parsing the arguments is the costly part.
-            if self.outcome.is_some() || !tokens_name_any(&mac.tokens, &[self.name, "let"]) {
+            // Only a call that fills the collection or a `let` (of a spawned task) can change what
+            // is found, and nothing can once it is found: parsing the arguments is the costly part.
+            if self.outcome.is_some() {
+                return;
+            }
+            let (mut binds, mut names, mut fills) = (false, false, false);
+            for_each_ident(&mac.tokens, |ident| {
+                binds |= ident == "let";
+                names |= ident == self.name;
+                fills |= FILLS.iter().any(|method| ident == method);
+            });
+            if !(binds || names && fills) {
                 return;
             }
             for expr in expressions(mac).iter().flatten() {
@@ -377,8 +386,8 @@ fn filled_with(cx: &Context<'_>, name: &str, rest: &[Stmt]) -> Option<Outcome> {
 
 /// `let _ = tokio::spawn(..).await;`, `join_all(xs.map(|x| tokio::spawn(..))).await;`: the
 /// discarded outcome comes straight from the statement.
-fn check_direct(cx: &mut Context<'_>, stmt: &Stmt, discarded: &Discarded<'_>) {
-    let Some(base) = awaited(discarded.expr) else { return };
+fn check_direct(cx: &mut Context<'_>, stmt: &Stmt, discarded: &Discarded<'_, &Expr>) {
+    let base = discarded.found;
     let range = cx.range(stmt);
     let unused = discarded.unused.map(|ident| cx.range(ident));
     if let Some(spawner) = task_spawner(cx, base) {
@@ -393,7 +402,8 @@ fn check_direct(cx: &mut Context<'_>, stmt: &Stmt, discarded: &Discarded<'_>) {
     }
 }
 
-/// `x` in a discarded `x.await` or `x.await.ok()`.
+/// `x` in a discarded `x.await` or `x.await.ok()`: the shapes of an awaited outcome being thrown
+/// away.
 fn awaited(expr: &Expr) -> Option<&Expr> {
     match peel(expr) {
         Expr::Await(a) => Some(&a.base),
@@ -505,7 +515,7 @@ impl Scan<'_, '_> {
     fn stmts(&mut self, stmts: &[Stmt]) {
         let depth = self.scope.len();
         for (index, stmt) in stmts.iter().enumerate() {
-            if let Some(discarded) = discarded_value(stmts, index, awaits_something) {
+            if let Some(discarded) = discarded_value(stmts, index, awaited) {
                 self.discard(stmt, &discarded);
             }
             match stmt {
@@ -524,9 +534,8 @@ impl Scan<'_, '_> {
         self.scope.truncate(depth);
     }
 
-    fn discard(&mut self, stmt: &Stmt, discarded: &Discarded<'_>) {
-        let Some(base) = awaited(discarded.expr) else { return };
-        let found = match peel(base) {
+    fn discard(&mut self, stmt: &Stmt, discarded: &Discarded<'_, &Expr>) {
+        let found = match peel(discarded.found) {
             Expr::Path(p) => p.path.get_ident().and_then(|i| lookup(&self.scope, &i.to_string())).filter(|(_, many, _)| !many).map(|(i, ..)| (i, false)),
             base => join_all_arg(self.cx, base).and_then(|arg| items(self.cx, arg, &self.scope)).and_then(|(_, index)| index).map(|i| (i, true)),
         };

@@ -77,8 +77,8 @@ fn check(node: Node<'_>, cx: &mut Context<'_>) {
     match node {
         Node::Fn(f) => check_fn(f, cx),
         Node::Stmt { block, index } => check_spawned_block(&block.stmts[index], cx),
-        Node::Call(call) => check_fresh_tokens(crate_callee(cx, call), call.args.iter(), cx),
-        Node::MethodCall(call) => check_fresh_tokens(Some((call.method.to_string(), true)), call.args.iter(), cx),
+        Node::Call(call) => check_fresh_tokens(|cx| crate_callee(cx, call), call.args.iter(), cx),
+        Node::MethodCall(call) => check_fresh_tokens(|_| Some((call.method.to_string(), true)), call.args.iter(), cx),
         _ => {}
     }
 }
@@ -164,8 +164,13 @@ fn spawned_block(task: &Expr) -> Option<&ExprAsync> {
 }
 
 /// (c) `callee(CancellationToken::new())` with a token in scope; also `callee(Default::default())`
-/// when every crate fn named `callee` takes a `CancellationToken` there.
-fn check_fresh_tokens<'a>(callee: Option<(String, bool)>, args: impl Iterator<Item = &'a Expr>, cx: &mut Context<'_>) {
+/// when every crate fn named `callee` takes a `CancellationToken` there. `callee` is asked only for
+/// an argument that is such a call: most calls have none.
+fn check_fresh_tokens<'a>(
+    callee: impl Fn(&Context<'_>) -> Option<(String, bool)>,
+    args: impl Iterator<Item = &'a Expr>,
+    cx: &mut Context<'_>,
+) {
     for (index, arg) in args.enumerate() {
         let arg = match peel(arg) {
             Expr::Reference(r) => peel(&r.expr),
@@ -177,15 +182,15 @@ fn check_fresh_tokens<'a>(callee: Option<(String, bool)>, args: impl Iterator<It
         let tail = path.last_two();
         let fresh_token = path.is_in(&tokens.fresh_token) || tokens.fresh_token_names.contains(tail);
         let default = matches!(path.origin, Origin::External | Origin::Unknown) && tokens.default_calls.contains(&path.joined());
-        let condition = match (&callee, fresh_token, default) {
-            (_, true, _) => None,
-            (Some((name, method)), false, true) => Some(Condition::ParamHasType {
-                callee: name.clone(),
-                method: *method,
-                index,
-                ty: "CancellationToken".into(),
-            }),
-            _ => continue,
+        let condition = match (fresh_token, default) {
+            (true, _) => None,
+            (false, true) => match callee(cx) {
+                Some((callee, method)) => {
+                    Some(Condition::ParamHasType { callee, method, index, ty: "CancellationToken".into() })
+                }
+                None => continue,
+            },
+            (false, false) => continue,
         };
         let Some(token) = token_in_scope(cx) else { continue };
         let replacement = format!("{token}.child_token()");

@@ -51,9 +51,9 @@ declare_rule! {
 
 fn check(node: Node<'_>, cx: &mut Context<'_>) {
     let Node::Stmt { block, index } = node else { return };
-    let Some(discarded) = discarded_value(&block.stmts, index, |e| spawner(cx, e).is_some()) else { return };
+    let Some(discarded) = discarded_value(&block.stmts, index, |e| spawner(cx, e)) else { return };
     let (expr, unused) = (discarded.expr, discarded.unused.map(|ident| cx.range(ident)));
-    let Some(spawner) = spawner(cx, expr) else { return };
+    let spawner = discarded.found;
     // From the callee on: outer attributes (`#[cfg(..)] tokio::spawn(f);`) are not the spawn.
     let start = match peel(expr) {
         Expr::Call(call) => cx.range(&call.func).start,

@@ -3,7 +3,7 @@ use syn::{Expr, Stmt};
 use super::{Context, Node};
 use crate::diagnostic::{Applicability, Edit};
 use crate::engine::index::Condition;
-use crate::engine::resolve::{pat_idents, Origin};
+use crate::engine::resolve::{pat_idents, Origin, Resolved};
 use crate::engine::syntax::{discarded_value, peel};
 
 declare_rule! {
@@ -69,9 +69,7 @@ declare_rule! {
 
 fn check(node: Node<'_>, cx: &mut Context<'_>) {
     let Node::Stmt { block, index } = node else { return };
-    // Asked first: finding out whether a `let`'s name is used later is the costly part.
-    let Some(discarded) = discarded_value(&block.stmts, index, |e| dropped_future(cx, e).is_some()) else { return };
-    let Some(dropped) = dropped_future(cx, discarded.expr) else { return };
+    let Some(discarded) = discarded_value(&block.stmts, index, |e| dropped_future(cx, e)) else { return };
     let unused = discarded.unused.map(|ident| cx.range(ident));
     let range = match discarded.local {
         // rustc's own lint for a dropped future statement.
@@ -84,47 +82,69 @@ fn check(node: Node<'_>, cx: &mut Context<'_>) {
             cx.range(&local.let_token).start..cx.range(&local.semi_token).end
         }
     };
-    let await_at = dropped.awaitable.then(|| cx.range(peel(discarded.expr)).end);
-    report(cx, range, dropped.message, unused, dropped.condition, await_at);
+    let dropped = discarded.found;
+    let await_at = dropped.awaitable().then(|| cx.range(peel(discarded.expr)).end);
+    report(cx, range, dropped.message(), unused, dropped.condition(), await_at);
 }
 
-/// A dropped expression that may be a future nobody awaits.
-struct Dropped {
-    message: String,
+/// A dropped expression that may be a future nobody awaits. Its message and condition are made
+/// only for a statement that is reported: most dropped calls are not, their value is used later.
+enum Dropped<'e> {
+    /// `async { .. }`: always a future.
+    AsyncBlock,
+    /// A call of a path that may name one of the crate's fns, a future if that fn is async.
+    Call(Resolved),
+    /// `self.method()`, a future if the crate's method of that name is async.
+    SelfMethod(&'e syn::Ident),
+    /// An adapter in a method chain (`.map(..)`) whose closure makes futures, always (`None`) or
+    /// under a condition.
+    Chain(&'e syn::ExprMethodCall, Option<Condition>),
+}
+
+impl Dropped<'_> {
+    fn message(&self) -> String {
+        match self {
+            Dropped::AsyncBlock => "this async block is never awaited, so its body never runs".to_string(),
+            Dropped::Call(path) => format!("the future returned by `{}` is never awaited", path.last()),
+            Dropped::SelfMethod(method) => format!("the future returned by `.{method}()` is never awaited"),
+            Dropped::Chain(map, _) => format!("the futures created by this `.{}` closure are never awaited", map.method),
+        }
+    }
+
     /// When the crate index must confirm it (the callee is async).
-    condition: Option<Condition>,
-    /// `.await` can be added after the expression itself.
-    awaitable: bool,
+    fn condition(self) -> Option<Condition> {
+        match self {
+            Dropped::AsyncBlock => None,
+            Dropped::Call(path) => Some(Condition::CalleeIsAsync(path.last().to_string())),
+            Dropped::SelfMethod(method) => Some(Condition::CalleeIsAsync(method.to_string())),
+            Dropped::Chain(_, condition) => condition,
+        }
+    }
+
+    /// Can `.await` be added after the expression itself?
+    fn awaitable(&self) -> bool {
+        !matches!(self, Dropped::Chain(..))
+    }
 }
 
-fn dropped_future(cx: &Context<'_>, expr: &Expr) -> Option<Dropped> {
+fn dropped_future<'e>(cx: &Context<'_>, expr: &'e Expr) -> Option<Dropped<'e>> {
     let expr = peel(expr);
-    let (message, condition) = match expr {
-        Expr::Async(_) => ("this async block is never awaited, so its body never runs".to_string(), None),
+    match expr {
+        Expr::Async(_) => Some(Dropped::AsyncBlock),
         Expr::Call(call) => {
             let path = cx.callee(call)?;
-            if !matches!(path.origin, Origin::Crate | Origin::Unknown) {
-                return None;
-            }
-            let name = path.last().to_string();
-            (format!("the future returned by `{name}` is never awaited"), Some(Condition::CalleeIsAsync(name)))
+            matches!(path.origin, Origin::Crate | Origin::Unknown).then_some(Dropped::Call(path))
         }
         Expr::MethodCall(call) => {
             if let Some((map, condition)) = futures_in_chain(cx, expr) {
-                let message = format!("the futures created by this `.{}` closure are never awaited", map.method);
-                return Some(Dropped { message, condition, awaitable: false });
+                return Some(Dropped::Chain(map, condition));
             }
             // Without types, only `self.method()` is known to call one of the crate's methods:
             // `tx.send(..)` may well be a sync method of another crate's type.
-            if !matches!(peel(&call.receiver), Expr::Path(p) if p.path.is_ident("self")) {
-                return None;
-            }
-            let name = call.method.to_string();
-            (format!("the future returned by `.{name}()` is never awaited"), Some(Condition::CalleeIsAsync(name)))
+            matches!(peel(&call.receiver), Expr::Path(p) if p.path.is_ident("self")).then_some(Dropped::SelfMethod(&call.method))
         }
-        _ => return None,
-    };
-    Some(Dropped { message, condition, awaitable: true })
+        _ => None,
+    }
 }
 
 fn report(
@@ -172,7 +192,7 @@ fn allows_dropped_future(attrs: &[syn::Attribute]) -> bool {
 fn futures_in_chain<'e>(cx: &Context<'_>, expr: &'e Expr) -> Option<(&'e syn::ExprMethodCall, Option<Condition>)> {
     let mut expr = peel(expr);
     while let Expr::MethodCall(call) = expr {
-        if matches!(call.method.to_string().as_str(), "map" | "for_each" | "then") {
+        if call.method == "map" || call.method == "for_each" || call.method == "then" {
             if let Some(condition) = call.args.first().and_then(|arg| makes_futures(cx, arg)) {
                 return Some((call, condition));
             }

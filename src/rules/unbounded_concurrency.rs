@@ -7,7 +7,7 @@ use super::spawn_without_join::spawner;
 use super::{Context, Node};
 use crate::engine::macros::expressions;
 use crate::engine::resolve::{pat_idents, Origin, Resolved, Source};
-use crate::engine::syntax::{expr_mentions, is_awaiting_macro, peel, OwnCode};
+use crate::engine::syntax::{expr_mentions, ident_in, is_awaiting_macro, peel, OwnCode};
 
 declare_rule! {
     /// ## What it does
@@ -103,14 +103,17 @@ fn check(node: Node<'_>, cx: &mut Context<'_>) {
             check_loop(cx, header, &cond.pat, &w.body);
         }
         Node::MethodCall(call) => {
-            let concurrency = &cx.catalog().concurrency;
-            let method = call.method.to_string();
-            if method == "for_each" || method == "try_for_each" {
+            if call.method == "for_each" || call.method == "try_for_each" {
                 check_per_item_call(cx, call);
             }
-            if !concurrency.lazy_adapters.contains(&method) && !concurrency.bounding_adapters.contains(&method) {
-                // `.collect()`, `.count()` ...: whatever pulls the items out of the chain.
-                check_chain(cx, &call.receiver);
+            // `.collect()`, `.count()` ...: whatever pulls the items out of the chain. Only a chain
+            // of method calls can have a `.map(..)` in it: tested first, it spares the names.
+            if is_method_call(&call.receiver) {
+                let concurrency = &cx.catalog().concurrency;
+                let method = call.method.to_string();
+                if !concurrency.lazy_adapters.contains(&method) && !concurrency.bounding_adapters.contains(&method) {
+                    check_chain(cx, &call.receiver);
+                }
             }
             for arg in &call.args {
                 check_chain(cx, arg);
@@ -155,7 +158,8 @@ fn check_chain(cx: &mut Context<'_>, end: &Expr) {
         if let Some(closure) = sync_closure(call).filter(|_| call.method == "map") {
             break (call, closure);
         }
-        if !concurrency.lazy_adapters.contains(&call.method.to_string()) {
+        // A receiver that is no method call ends the chain anyway: spares the name.
+        if !is_method_call(&call.receiver) || !ident_in(&call.method, &concurrency.lazy_adapters) {
             return;
         }
         expr = peel(&call.receiver);
@@ -287,6 +291,10 @@ fn source_of(cx: &Context<'_>, path: &syn::Path) -> Option<(Source, Expr)> {
     Some((source, expr))
 }
 
+fn is_method_call(expr: &Expr) -> bool {
+    matches!(peel(expr), Expr::MethodCall(_))
+}
+
 fn is_len_call(expr: &Expr) -> bool {
     matches!(peel(expr), Expr::MethodCall(m) if m.method == "len")
 }
@@ -311,7 +319,7 @@ struct Permits<'c> {
 
 impl Visit<'_> for Permits<'_> {
     fn visit_expr_method_call(&mut self, call: &ExprMethodCall) {
-        self.found |= self.methods.contains(&call.method.to_string());
+        self.found |= ident_in(&call.method, self.methods);
         visit::visit_expr_method_call(self, call);
     }
     fn visit_macro(&mut self, mac: &syn::Macro) {
