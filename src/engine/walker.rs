@@ -350,8 +350,10 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn record_value(&mut self, name: String) {
-        if !self.values.contains(&name) {
+    /// Takes a `String` or a `&str`: a name already recorded is not copied again.
+    fn record_value(&mut self, name: impl AsRef<str> + Into<String>) {
+        if !self.values.contains(name.as_ref()) {
+            let name = name.into();
             self.values.insert(name.clone());
             self.sink.facts.values.push(name);
         }
@@ -360,34 +362,37 @@ impl<'a> Walker<'a> {
     /// In macro tokens the walker does not parse, any identifier that is not a macro (`m!`), a
     /// field, or an awaited call (`f(..).await`) may be a value (`routes![index, about]`) or a
     /// future used as one; so may a method called on `self` and not awaited.
-    fn record_token_values(&mut self, tokens: TokenStream) {
-        self.record_token_values_in(tokens, &mut HashSet::default());
+    fn record_token_values(&mut self, tokens: &TokenStream) {
+        self.record_token_values_in(tokens.clone(), &mut HashSet::default(), &mut String::new());
     }
 
     /// `seen`: the names recorded from these tokens so far. The scope does not change within
     /// them, so a name resolves as it did the first time (`macro_rules!` bodies repeat names).
-    fn record_token_values_in(&mut self, tokens: TokenStream, seen: &mut HashSet<String>) {
+    /// `name`: scratch space, so that a name already seen costs no allocation.
+    fn record_token_values_in(&mut self, tokens: TokenStream, seen: &mut HashSet<String>, name: &mut String) {
+        use std::fmt::Write;
         let tokens: Vec<TokenTree> = tokens.into_iter().collect();
         let punct = |i: usize, c: char| matches!(tokens.get(i), Some(TokenTree::Punct(p)) if p.as_char() == c);
         let ident = |i: usize, name: &str| matches!(tokens.get(i), Some(TokenTree::Ident(x)) if x == name);
         for (i, tt) in tokens.iter().enumerate() {
             match tt {
-                TokenTree::Group(g) => self.record_token_values_in(g.stream(), seen),
-                TokenTree::Ident(name) => {
+                TokenTree::Group(g) => self.record_token_values_in(g.stream(), seen, name),
+                TokenTree::Ident(ident_token) => {
                     let called = matches!(tokens.get(i + 1), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis);
                     let awaited = called && punct(i + 2, '.') && ident(i + 3, "await");
                     let after_dot = i > 0 && punct(i - 1, '.');
                     let self_method = i > 1 && after_dot && ident(i - 2, "self") && called;
                     if !punct(i + 1, '!') && !awaited && (!after_dot || self_method) {
-                        let name = name.to_string();
-                        if seen.contains(&name) {
+                        name.clear();
+                        write!(name, "{ident_token}").expect("writing to a String cannot fail");
+                        if seen.contains(name.as_str()) {
                             continue;
                         }
                         seen.insert(name.clone());
                         let resolved = self.names.resolve_name(&name);
                         if resolved.origin != Origin::Local {
-                            self.record_value(name);
-                            self.record_value(resolved.last().to_string());
+                            self.record_value(name.as_str());
+                            self.record_value(resolved.last());
                         }
                     }
                 }
@@ -469,7 +474,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
     /// `macro_rules!` definitions and other item macros stay opaque; only the names they may use
     /// as values are recorded.
     fn visit_item_macro(&mut self, m: &'ast syn::ItemMacro) {
-        self.record_token_values(m.mac.tokens.clone());
+        self.record_token_values(&m.mac.tokens);
     }
 
     fn visit_attribute(&mut self, _: &'ast syn::Attribute) {}
@@ -665,7 +670,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
                 exprs.iter().for_each(|expr| self.visit_expr(expr));
                 self.macro_depth -= 1;
             }
-            None => self.record_token_values(mac.tokens.clone()),
+            None => self.record_token_values(&mac.tokens),
         }
     }
 }
