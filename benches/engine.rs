@@ -112,7 +112,8 @@ fn parse(text: &str) -> syn::File {
 fn walk(source: &SourceText<'_>, file: &syn::File, rules: &[&'static Rule]) -> usize {
     let mut walker = Walker::new(source, rules);
     syn::visit::Visit::visit_file(&mut walker, file);
-    walker.sink.diagnostics.len() + walker.sink.deferred.len()
+    let sink = walker.into_sink();
+    sink.diagnostics.len() + sink.deferred.len()
 }
 
 fn engine(c: &mut Criterion) {

@@ -297,7 +297,7 @@ fn analyse_unguarded(
     };
     let mut walker = walker::Walker::new(&source, rules);
     syn::visit::Visit::visit_file(&mut walker, &file);
-    let sink = walker.sink;
+    let sink = walker.into_sink();
     let suppressions = Suppressions::find(text, base, &file, test_code, test_file);
     (sink.diagnostics, sink.deferred, sink.facts, suppressions)
 }

@@ -45,12 +45,13 @@ pub struct Walker<'a> {
     /// How many macro arguments the walk is inside (`vec![..]`, `format!(..)`): an offload call
     /// there does not make its fn an offload wrapper.
     macro_depth: usize,
-    /// Names already recorded in `sink.facts.values`.
+    /// The names used as values so far; they become `sink.facts.values` when the walk is done
+    /// (`into_sink`).
     values: HashSet<String>,
     /// The call or method call (`ExprCall` / `ExprMethodCall`) whose future the `.await` being
     /// walked awaits.
     awaited: Option<*const ()>,
-    pub sink: Sink,
+    sink: Sink,
 }
 
 impl<'a> Walker<'a> {
@@ -353,10 +354,14 @@ impl<'a> Walker<'a> {
     /// Takes a `String` or a `&str`: a name already recorded is not copied again.
     fn record_value(&mut self, name: impl AsRef<str> + Into<String>) {
         if !self.values.contains(name.as_ref()) {
-            let name = name.into();
-            self.values.insert(name.clone());
-            self.sink.facts.values.push(name);
+            self.values.insert(name.into());
         }
+    }
+
+    /// What the walk found: findings, deferred findings and the file's facts.
+    pub fn into_sink(mut self) -> Sink {
+        self.sink.facts.values = self.values.into_iter().collect();
+        self.sink
     }
 
     /// In macro tokens the walker does not parse, any identifier that is not a macro (`m!`), a
@@ -597,7 +602,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
                 }
                 let own_fn = resolved.as_ref().is_some_and(Resolved::may_be_own);
                 if own_fn && !self.is_awaited(call) {
-                    self.record_value(resolved.as_ref().map_or("", |r| r.last()).to_string());
+                    self.record_value(resolved.as_ref().map_or("", |r| r.last()));
                 }
                 visit::visit_expr_path(self, p)
             }
@@ -714,7 +719,10 @@ fn receiver_is_mut_ref(r: &syn::Receiver) -> bool {
 }
 
 fn path_string(path: &syn::Path) -> String {
-    path.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>().join("::")
+    match path.get_ident() {
+        Some(ident) => ident.to_string(),
+        None => path.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>().join("::"),
+    }
 }
 
 /// The lints named by `#[allow(..)]` and `#[expect(..)]` (`unused_must_use`,
