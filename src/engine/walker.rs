@@ -394,7 +394,7 @@ impl<'a> Walker<'a> {
                             continue;
                         }
                         seen.insert(name.clone());
-                        let resolved = self.names.resolve_name(&name);
+                        let resolved = self.names.resolve_name(name);
                         if resolved.origin != Origin::Local {
                             self.record_value(name.as_str());
                             self.record_value(resolved.last());
