@@ -32,6 +32,35 @@ pub enum Node<'a> {
     While(&'a ExprWhile),
 }
 
+/// What kind of node a [`Node`] is: a rule declares the kinds it looks at and is called on no
+/// other (`Rule::nodes`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeKind {
+    Fn,
+    Stmt,
+    Call,
+    MethodCall,
+    ForLoop,
+    While,
+}
+
+impl NodeKind {
+    pub const COUNT: usize = 6;
+}
+
+impl Node<'_> {
+    pub fn kind(&self) -> NodeKind {
+        match self {
+            Node::Fn(_) => NodeKind::Fn,
+            Node::Stmt { .. } => NodeKind::Stmt,
+            Node::Call(_) => NodeKind::Call,
+            Node::MethodCall(_) => NodeKind::MethodCall,
+            Node::ForLoop(_) => NodeKind::ForLoop,
+            Node::While(_) => NodeKind::While,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FnKind {
     Free,

@@ -356,7 +356,7 @@ mod tests {
 
     use super::{parser_offset, Runtime};
     use crate::config::Settings;
-    use crate::rules::{Category, Context, FixAvailability, InTests, Node, Rule};
+    use crate::rules::{Category, Context, FixAvailability, InTests, Node, NodeKind, Rule};
 
     fn analyse_with(text: &str, rules: &[&'static Rule]) -> super::Analysis {
         super::analyse_with(text, false, Runtime::Unknown, rules, &Settings::default())
@@ -374,6 +374,7 @@ mod tests {
         fix: FixAvailability::Never,
         tests: InTests::Checked,
         doc: "",
+        nodes: &[NodeKind::Call],
         check: panics_on_calls,
     };
 

@@ -8,7 +8,7 @@ use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 use syn::{Block, Expr, FnArg, Local, Macro, Stmt, Type};
 
-use super::context::{callee, AsyncKind, AsyncSite, Context, Exec, FnKind, FnNode, Node, Sink, SourceText};
+use super::context::{callee, AsyncKind, AsyncSite, Context, Exec, FnKind, FnNode, Node, NodeKind, Sink, SourceText};
 use super::index::{BlockOn, FnDecl};
 use super::macros;
 use super::resolve::pat_idents;
@@ -19,7 +19,8 @@ use crate::rules::Rule;
 
 pub struct Walker<'a> {
     source: &'a SourceText<'a>,
-    rules: &'a [&'static Rule],
+    /// The rules to run, by the kind of node they look at (`NodeKind as usize`).
+    rules: [Vec<&'static Rule>; NodeKind::COUNT],
     names: Names,
     exec: Vec<Exec>,
     impl_kind: Vec<FnKind>,
@@ -56,9 +57,13 @@ pub struct Walker<'a> {
 
 impl<'a> Walker<'a> {
     pub fn new(source: &'a SourceText<'a>, rules: &'a [&'static Rule]) -> Self {
+        let mut by_kind: [Vec<&'static Rule>; NodeKind::COUNT] = Default::default();
+        for &rule in rules {
+            rule.nodes.iter().for_each(|&kind| by_kind[kind as usize].push(rule));
+        }
         Walker {
             source,
-            rules,
+            rules: by_kind,
             names: Names::default(),
             exec: vec![Exec::Sync],
             impl_kind: Vec::new(),
@@ -79,7 +84,7 @@ impl<'a> Walker<'a> {
 
     fn dispatch(&mut self, node: Node<'_>) {
         let in_test_code = self.test_depth > 0;
-        for &rule in self.rules {
+        for &rule in &self.rules[node.kind() as usize] {
             // The one place the `test-code` setting applies: a rule it turns off is not run.
             if in_test_code && !self.source.test_code.runs(rule) {
                 continue;

@@ -71,6 +71,7 @@ declare_rule! {
     category: Suspicious,
     fix: Never,
     tests: Relaxed,
+    nodes: [Fn],
     check: check,
 }
 

@@ -65,6 +65,7 @@ declare_rule! {
     category: Correctness,
     fix: Sometimes,
     tests: Checked,
+    nodes: [Call, MethodCall],
     check: check,
 }
 

@@ -68,6 +68,7 @@ declare_rule! {
     category: Suspicious,
     fix: Sometimes,
     tests: Relaxed,
+    nodes: [Call, MethodCall],
     check: check,
 }
 

@@ -71,6 +71,7 @@ declare_rule! {
     category: Suspicious,
     fix: Never,
     tests: Checked,
+    nodes: [Fn, Stmt],
     check: check,
 }
 

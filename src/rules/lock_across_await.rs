@@ -110,6 +110,7 @@ declare_rule! {
     category: Correctness,
     fix: Never,
     tests: Checked,
+    nodes: [Stmt],
     check: check,
 }
 

@@ -70,6 +70,7 @@ declare_rule! {
     category: Suspicious,
     fix: Sometimes,
     tests: Relaxed,
+    nodes: [Fn, Stmt, Call, MethodCall],
     check: check,
 }
 

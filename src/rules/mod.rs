@@ -1,7 +1,7 @@
 //! The rules. Adding one = a file here, a line in `rules!` below, and `fixtures/<rule-id>/`.
 
 use crate::diagnostic::Severity;
-pub use crate::engine::context::{Context, FnKind, FnNode, Node};
+pub use crate::engine::context::{Context, FnKind, FnNode, Node, NodeKind};
 
 /// A rule's family; it sets the default severity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,6 +76,8 @@ pub struct Rule {
     pub tests: InTests,
     /// The rule's documentation, from its doc comment: What it does, Why is this bad?, ...
     pub doc: &'static str,
+    /// The kinds of node `check` looks at; it is not called on the others.
+    pub nodes: &'static [NodeKind],
     pub check: fn(Node<'_>, &mut Context<'_>),
 }
 
@@ -111,6 +113,7 @@ macro_rules! declare_rule {
         category: $category:ident,
         fix: $fix:ident,
         tests: $tests:ident,
+        nodes: [$($node:ident),* $(,)?],
         check: $check:path $(,)?
     ) => {
         pub static RULE: $crate::rules::Rule = $crate::rules::Rule {
@@ -119,6 +122,7 @@ macro_rules! declare_rule {
             fix: $crate::rules::FixAvailability::$fix,
             tests: $crate::rules::InTests::$tests,
             doc: concat!($($doc, "\n"),*),
+            nodes: &[$($crate::rules::NodeKind::$node),*],
             check: $check,
         };
     };

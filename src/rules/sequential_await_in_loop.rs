@@ -59,6 +59,7 @@ declare_rule! {
     category: Perf,
     fix: Never,
     tests: Relaxed,
+    nodes: [ForLoop, While],
     check: check,
 }
 

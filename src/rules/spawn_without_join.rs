@@ -46,6 +46,7 @@ declare_rule! {
     category: Suspicious,
     fix: Never,
     tests: Relaxed,
+    nodes: [Stmt],
     check: check,
 }
 

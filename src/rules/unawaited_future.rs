@@ -64,6 +64,7 @@ declare_rule! {
     category: Correctness,
     fix: Sometimes,
     tests: Checked,
+    nodes: [Stmt],
     check: check,
 }
 

@@ -80,6 +80,7 @@ declare_rule! {
     category: Suspicious,
     fix: Never,
     tests: Relaxed,
+    nodes: [Call, MethodCall, ForLoop, While],
     check: check,
 }
 
