@@ -100,7 +100,8 @@ impl Suppressions {
     /// `test_code` (`test_file`: the whole file is test code).
     pub fn find(text: &str, base: usize, file: &syn::File, test_code: TestCode, test_file: bool) -> Suppressions {
         let mut found = Suppressions { test_code, ..Suppressions::default() };
-        if !text[base..].contains(MARKER) {
+        // Most files have no suppression comment: a vectorised search says so fastest.
+        if memchr::memmem::find(text[base..].as_bytes(), MARKER.as_bytes()).is_none() {
             return found;
         }
         let lexemes = scan::scan(text, base);

@@ -49,6 +49,8 @@ pub struct Walker<'a> {
     /// The names used as values so far; they become `sink.facts.values` when the walk is done
     /// (`into_sink`).
     values: HashSet<String>,
+    /// Scratch space for `record_token_values`.
+    token_names: HashSet<String>,
     /// The call or method call (`ExprCall` / `ExprMethodCall`) whose future the `.await` being
     /// walked awaits.
     awaited: Option<*const ()>,
@@ -77,6 +79,7 @@ impl<'a> Walker<'a> {
             params: Vec::new(),
             macro_depth: 0,
             values: HashSet::default(),
+            token_names: HashSet::default(),
             awaited: None,
             sink: Sink::default(),
         }
@@ -373,7 +376,14 @@ impl<'a> Walker<'a> {
     /// field, or an awaited call (`f(..).await`) may be a value (`routes![index, about]`) or a
     /// future used as one; so may a method called on `self` and not awaited.
     fn record_token_values(&mut self, tokens: &TokenStream) {
-        self.record_token_values_in(tokens.clone(), &mut HashSet::default(), &mut String::new());
+        // One set for every macro of the file, emptied each time: most macros are small, and a
+        // new set for each grew and rehashed from nothing.
+        let mut seen = std::mem::take(&mut self.token_names);
+        seen.clear();
+        self.record_token_values_in(tokens.clone(), &mut seen, &mut String::new());
+        if seen.capacity() <= 1024 {
+            self.token_names = seen;
+        }
     }
 
     /// `seen`: the names recorded from these tokens so far. The scope does not change within
