@@ -218,7 +218,10 @@ impl Names {
     /// Enters a module or file: its `use` items and item names are visible everywhere in it.
     pub fn push_items<'a>(&mut self, items: impl IntoIterator<Item = &'a Item>) {
         let items: Vec<&Item> = items.into_iter().collect();
-        let mut scope = Scope::default();
+        // Most items declare one name (`use` groups more, `impl` blocks none): sized for that,
+        // the map seldom grows while it is filled.
+        let declared = HashMap::with_capacity_and_hasher(items.len(), Default::default());
+        let mut scope = Scope { declared, ..Scope::default() };
         for item in &items {
             scope.add_item(item);
         }
