@@ -406,9 +406,20 @@ impl Names {
     }
 
     pub fn resolve(&self, path: &syn::Path) -> Resolved {
-        // Room for most paths, so that writing the segments does not grow it.
-        let mut joined = String::with_capacity(32);
-        let first_len = push_path(&mut joined, path);
+        let (mut joined, first_len) = match (&path.leading_colon, path.segments.first()) {
+            // Most paths are one name: `to_string` makes it without `write!`'s formatting machinery.
+            (None, Some(first)) if path.segments.len() == 1 => {
+                let name = first.ident.to_string();
+                let len = name.len();
+                (name, len)
+            }
+            _ => {
+                // Room for most paths, so that writing the segments does not grow it.
+                let mut joined = String::with_capacity(32);
+                let first_len = push_path(&mut joined, path);
+                (joined, first_len)
+            }
+        };
         let origin = self.resolve_in_place(&mut joined, first_len);
         Resolved { origin, path: joined }
     }
