@@ -46,7 +46,7 @@ impl Resolved {
     }
 
     fn first(&self) -> &str {
-        split_first(&self.path).map_or("", |(first, _)| first)
+        &self.path[..first_segment_len(&self.path)]
     }
 
     pub fn last(&self) -> &str {
@@ -143,10 +143,22 @@ fn split_first(path: &str) -> Option<(&str, &str)> {
     if path.is_empty() {
         return None;
     }
-    if let Some(rest) = path.strip_prefix(ROOT) {
-        return Some((ROOT, rest.strip_prefix("::").unwrap_or(rest)));
+    let first_len = first_segment_len(path);
+    Some((&path[..first_len], rest_after(path, first_len)))
+}
+
+/// The length of a joined path's first segment (`ROOT` for a leading `::`).
+fn first_segment_len(path: &str) -> usize {
+    if path.starts_with(ROOT) {
+        return ROOT.len();
     }
-    Some(first_colon(path).map_or((path, ""), |i| (&path[..i], &path[i + 2..])))
+    first_colon(path).unwrap_or(path.len())
+}
+
+/// What follows the first segment, `first_len` bytes long, and the `::` after it.
+fn rest_after(path: &str, first_len: usize) -> &str {
+    let rest = &path[first_len..];
+    rest.strip_prefix("::").unwrap_or(rest)
 }
 
 fn last_segment(path: &str) -> &str {
@@ -156,18 +168,6 @@ fn last_segment(path: &str) -> &str {
 /// All segments but the last.
 fn parent(path: &str) -> &str {
     last_colon(path).map_or("", |i| &path[..i - 1])
-}
-
-/// `head` followed by `tail`, either of which may be the empty path.
-fn concat(head: &str, tail: &str) -> String {
-    if head.is_empty() || tail.is_empty() {
-        return [head, tail].concat();
-    }
-    let mut path = String::with_capacity(head.len() + 2 + tail.len());
-    path.push_str(head);
-    path.push_str("::");
-    path.push_str(tail);
-    path
 }
 
 /// What a scope declares under one name.
@@ -195,16 +195,33 @@ struct Scope {
     fn_boundary: bool,
 }
 
+/// What a scope makes of a name it declares.
+enum Declaration<'n> {
+    /// A local variable or parameter.
+    Local,
+    /// An item declared in the crate.
+    Item,
+    /// A name brought in by `use` or `extern crate`: the joined path it stands for.
+    Use(&'n str),
+    /// No visible scope declares the name.
+    None,
+}
+
 #[derive(Default, Debug)]
 pub struct Names {
     scopes: Vec<Scope>,
+    /// Where `origin_and_last` resolves, kept to spare an allocation per path.
+    scratch: String,
 }
 
 impl Names {
     /// Enters a module or file: its `use` items and item names are visible everywhere in it.
     pub fn push_items<'a>(&mut self, items: impl IntoIterator<Item = &'a Item>) {
         let items: Vec<&Item> = items.into_iter().collect();
-        let mut scope = Scope::default();
+        // Most items declare one name (`use` groups more, `impl` blocks none): sized for that,
+        // the map seldom grows while it is filled.
+        let declared = HashMap::with_capacity_and_hasher(items.len(), Default::default());
+        let mut scope = Scope { declared, ..Scope::default() };
         for item in &items {
             scope.add_item(item);
         }
@@ -389,76 +406,118 @@ impl Names {
     }
 
     pub fn resolve(&self, path: &syn::Path) -> Resolved {
-        let mut segments = path.segments.iter();
-        let joined = match (&path.leading_colon, segments.next()) {
-            // Most paths are one name: `to_string` makes it in one allocation, as small as can be.
-            (None, Some(first)) if segments.len() == 0 => first.ident.to_string(),
+        let (mut joined, first_len) = match (&path.leading_colon, path.segments.first()) {
+            // Most paths are one name: `to_string` makes it without `write!`'s formatting machinery.
+            (None, Some(first)) if path.segments.len() == 1 => {
+                let name = first.ident.to_string();
+                let len = name.len();
+                (name, len)
+            }
             _ => {
                 // Room for most paths, so that writing the segments does not grow it.
                 let mut joined = String::with_capacity(32);
-                if path.leading_colon.is_some() {
-                    joined.push_str(ROOT);
-                }
-                for segment in &path.segments {
-                    push_segment(&mut joined, &segment.ident);
-                }
-                joined
+                let first_len = push_path(&mut joined, path);
+                (joined, first_len)
             }
         };
-        self.resolve_at_depth(joined, 0)
+        let origin = self.resolve_in_place(&mut joined, first_len);
+        Resolved { origin, path: joined }
     }
 
     /// A one-segment path: a name.
     pub fn resolve_name(&self, name: &str) -> Resolved {
-        self.resolve_at_depth(name.to_string(), 0)
+        let mut path = name.to_string();
+        let origin = self.resolve_in_place(&mut path, first_segment_len(name));
+        Resolved { origin, path }
     }
 
-    /// `path` is joined (see `ROOT` for a leading `::`).
-    fn resolve_at_depth(&self, path: String, depth: u8) -> Resolved {
-        let resolved = |origin, path| Resolved { origin, path };
-        let Some((first, rest)) = split_first(&path) else {
-            return resolved(Origin::Unknown, path);
-        };
-        match first {
-            ROOT => return resolved(Origin::External, rest.to_string()),
-            "crate" | "self" | "super" | "Self" => return resolved(Origin::Crate, path),
-            _ => {}
+    /// Where `path` points and the last segment of what it resolves to, which may differ from the
+    /// one written (`use handlers::index as home;` then `home`). Resolved in a buffer kept for
+    /// the purpose: a path expression is resolved at every use of a variable, and most are
+    /// looked at and dropped.
+    pub fn origin_and_last(&mut self, path: &syn::Path) -> (Origin, &str) {
+        let mut joined = std::mem::take(&mut self.scratch);
+        joined.clear();
+        let first_len = push_path(&mut joined, path);
+        let origin = self.resolve_in_place(&mut joined, first_len);
+        self.scratch = joined;
+        (origin, last_segment(&self.scratch))
+    }
+
+    /// Resolves the joined `path` (see `ROOT` for a leading `::`) where it is: a `use` target
+    /// replaces the first segment in place. `first_len` is the length of that first segment,
+    /// known to whoever wrote the path, so it is not searched for again.
+    fn resolve_in_place(&self, path: &mut String, mut first_len: usize) -> Origin {
+        let mut depth = 0;
+        loop {
+            if path.is_empty() {
+                return Origin::Unknown;
+            }
+            let first = &path[..first_len];
+            let rest = rest_after(path, first_len);
+            let after_first = path.len() - rest.len();
+            match first {
+                ROOT => {
+                    path.drain(..after_first);
+                    return Origin::External;
+                }
+                "crate" | "self" | "super" | "Self" => return Origin::Crate,
+                _ => {}
+            }
+            match self.declaration(first, rest.is_empty()) {
+                Declaration::Local => return Origin::Local,
+                Declaration::Item => return Origin::Crate,
+                Declaration::Use(target) => {
+                    // `use tokio;` maps `tokio` to itself: that is the extern crate, stop here.
+                    let head = split_first(target).or_else(|| split_first(rest)).map(|(head, _)| head);
+                    let names_itself = head == Some(first);
+                    // `target` followed by the rest; an empty target leaves the rest alone.
+                    // (`replace_range` would do, at several times the cost of its `Splice`.)
+                    path.drain(..if target.is_empty() { after_first } else { first_len });
+                    path.insert_str(0, target);
+                    if path.is_empty() {
+                        return Origin::Unknown;
+                    }
+                    if names_itself || depth > 8 {
+                        return Origin::External;
+                    }
+                }
+                Declaration::None => {
+                    // A path whose first segment is not in scope names a crate (`tokio::spawn`) in
+                    // 2018+ code, unless it is a type (`Vec::new`, `Handle::current`) from a
+                    // prelude or a glob.
+                    if !rest.is_empty() {
+                        return if first.starts_with(char::is_lowercase) { Origin::External } else { Origin::Unknown };
+                    }
+                    let Some(glob) = self.single_external_glob() else { return Origin::Unknown };
+                    path.insert_str(0, "::");
+                    path.insert_str(0, glob);
+                }
+            }
+            first_len = first_segment_len(path);
+            depth += 1;
         }
+    }
+
+    /// What the innermost scope that declares `first` (the first segment of a path) makes of it;
+    /// a local binding counts only for a path of that one segment (`single`).
+    fn declaration(&self, first: &str, single: bool) -> Declaration<'_> {
         let mut past_boundary = false;
         for scope in self.scopes.iter().rev() {
             let bindings_visible = !past_boundary;
             past_boundary |= scope.fn_boundary;
-            if bindings_visible && rest.is_empty() && scope.bindings.iter().any(|b| b.name == first) {
-                return resolved(Origin::Local, path);
+            if bindings_visible && single && scope.bindings.iter().any(|b| b.name == first) {
+                return Declaration::Local;
             }
             let Some(declared) = scope.declared.get(first) else { continue };
             if let Some(target) = &declared.target {
-                // `use tokio;` maps `tokio` to itself: that is the extern crate, stop here.
-                let head = split_first(target).or_else(|| split_first(rest)).map(|(head, _)| head);
-                let names_itself = head == Some(first);
-                let full = concat(target, rest);
-                if full.is_empty() {
-                    return resolved(Origin::Unknown, full);
-                }
-                if names_itself || depth > 8 {
-                    return resolved(Origin::External, full);
-                }
-                return self.resolve_at_depth(full, depth + 1);
+                return Declaration::Use(target);
             }
             if declared.item {
-                return resolved(Origin::Crate, path);
+                return Declaration::Item;
             }
         }
-        // A path whose first segment is not in scope names a crate (`tokio::spawn`) in 2018+
-        // code, unless it is a type (`Vec::new`, `Handle::current`) from a prelude or a glob.
-        let origin = if first.starts_with(char::is_lowercase) { Origin::External } else { Origin::Unknown };
-        if rest.is_empty() {
-            if let Some(glob) = self.single_external_glob() {
-                return self.resolve_at_depth(concat(glob, &path), depth + 1);
-            }
-            return resolved(Origin::Unknown, path);
-        }
-        resolved(origin, path)
+        Declaration::None
     }
 
     /// With `use tokio::task::*;` a bare `spawn` means `tokio::task::spawn`, but only when that
@@ -546,6 +605,22 @@ impl Scope {
             }
         }
     }
+}
+
+/// Appends `path` joined (see `ROOT`) to the empty `joined`, and returns the length of its first
+/// segment.
+fn push_path(joined: &mut String, path: &syn::Path) -> usize {
+    if path.leading_colon.is_some() {
+        joined.push_str(ROOT);
+    }
+    let mut first_len = joined.len();
+    for (i, segment) in path.segments.iter().enumerate() {
+        push_segment(joined, &segment.ident);
+        if i == 0 && first_len == 0 {
+            first_len = joined.len();
+        }
+    }
+    first_len
 }
 
 /// Appends `ident` to the joined path `path`.
@@ -696,6 +771,20 @@ mod tests {
         assert_eq!(names.item_type("LOCK").map(Resolved::joined), Some("std::sync::Mutex".into()));
         names.push_block(&syn::parse_str::<syn::Block>("{ fn LOCK() {} }").unwrap().stmts);
         assert_eq!(names.item_type("LOCK"), None);
+    }
+
+    #[test]
+    fn origin_and_last_agree_with_resolve() {
+        let mut names = names_for("use handlers::index as home; use tokio::task; use {self as x}; mod m {}");
+        names.push_bindings();
+        names.bind_pat(&syn::parse_quote!(local), None);
+        for path in ["home", "task::spawn", "x", "m", "local", "::tokio::spawn", "Vec::new", "self"] {
+            let path: syn::Path = syn::parse_str(path).unwrap();
+            let resolved = names.resolve(&path);
+            let expected = (resolved.origin, resolved.last().to_string());
+            let (origin, last) = names.origin_and_last(&path);
+            assert_eq!((origin, last.to_string()), expected, "{}", resolved.path());
+        }
     }
 
     #[test]

@@ -672,13 +672,13 @@ impl<'ast> Visit<'ast> for Walker<'_> {
     fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
         // As written and as resolved (`use handlers::index as home;` then `get(home)`); a local
         // variable is not an item.
-        let resolved = self.names.resolve(&p.path);
-        if let (false, Some(last)) = (resolved.origin == Origin::Local, p.path.segments.last()) {
-            let written = last.ident.to_string();
-            if written != resolved.last() {
-                self.record_value(resolved.last().to_string());
+        let (origin, resolved_last) = self.names.origin_and_last(&p.path);
+        if let (false, Some(written)) = (origin == Origin::Local, p.path.segments.last()) {
+            let renamed = (written.ident != resolved_last).then(|| resolved_last.to_string());
+            if let Some(renamed) = renamed {
+                self.record_value(renamed);
             }
-            self.record_value(written);
+            self.record_value(written.ident.to_string());
         }
         visit::visit_expr_path(self, p);
     }
