@@ -101,7 +101,7 @@ impl Suppressions {
     pub fn find(text: &str, base: usize, file: &syn::File, test_code: TestCode, test_file: bool) -> Suppressions {
         let mut found = Suppressions { test_code, ..Suppressions::default() };
         // Most files have no suppression comment: a vectorised search says so fastest.
-        if memchr::memmem::find(text[base..].as_bytes(), MARKER.as_bytes()).is_none() {
+        if memchr::memmem::find(&text.as_bytes()[base..], MARKER.as_bytes()).is_none() {
             return found;
         }
         let lexemes = scan::scan(text, base);
