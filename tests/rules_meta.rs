@@ -3,8 +3,8 @@
 use std::fs;
 use std::path::Path;
 
-use async_lint::engine::lint_source;
-use async_lint::rules::{self, Rule};
+use async_lint::engine::{lint_source, lint_source_with};
+use async_lint::rules::{self, NodeKind, Rule};
 
 const SECTIONS: &[&str] = &["## What it does", "## Why is this bad?", "## Example", "## Use instead"];
 
@@ -86,6 +86,38 @@ fn every_rule_has_enough_fixtures_to_flag_and_to_leave_alone() {
         }
         assert!(flagged >= 10, "`{}`: {flagged} flagged fixture cases, want at least 10", rule.id);
         assert!(ok >= 10, "`{}`: {ok} `// ok:` look-alikes, want at least 10", rule.id);
+    }
+}
+
+/// A rule is called only on the kinds of node it declares (`nodes: [..]`): one that left out a kind
+/// its `check` looks at would silently lose findings. Called on every kind, each rule must find
+/// exactly what it finds now, on every fixture.
+#[test]
+fn every_rule_declares_every_kind_of_node_it_looks_at() {
+    const EVERY_KIND: &[NodeKind] =
+        &[NodeKind::Fn, NodeKind::Stmt, NodeKind::Call, NodeKind::MethodCall, NodeKind::ForLoop, NodeKind::While];
+    assert_eq!(EVERY_KIND.len(), NodeKind::COUNT);
+    let fixtures: Vec<_> = fs::read_dir("fixtures")
+        .unwrap()
+        .flat_map(|dir| fs::read_dir(dir.unwrap().path()).unwrap())
+        .map(|file| file.unwrap().path())
+        .collect();
+    for &rule in rules::ALL {
+        let everywhere: &'static Rule = Box::leak(Box::new(Rule {
+            id: rule.id,
+            category: rule.category,
+            fix: rule.fix,
+            tests: rule.tests,
+            doc: rule.doc,
+            nodes: EVERY_KIND,
+            check: rule.check,
+        }));
+        for path in &fixtures {
+            let text = fs::read_to_string(path).unwrap();
+            let declared = lint_source_with(path, &text, &[rule]).diagnostics;
+            let every = lint_source_with(path, &text, &[everywhere]).diagnostics;
+            assert_eq!(declared, every, "`{}` on {}: declare the kinds of node it looks at", rule.id, path.display());
+        }
     }
 }
 
