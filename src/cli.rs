@@ -53,7 +53,8 @@ struct CheckArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Full)]
     format: Format,
-    /// Print how many findings each rule has (most first) instead of the findings
+    /// Print how many findings each rule has (most first) instead of the findings: a table, or JSON
+    /// with `--format json`
     #[arg(long)]
     statistics: bool,
     /// Exit with 0 even when there are findings or `--diff` has changes (a failed run still exits with 2)

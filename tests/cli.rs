@@ -247,4 +247,15 @@ fn statistics_count_findings_per_rule_most_first_instead_of_the_findings() {
     assert!(stderr(&output).starts_with("Found 7 findings"), "{}", stderr(&output));
     let zero = run(&["check", "src", "--statistics", "--exit-zero", "-q"], dir.path());
     assert_eq!((zero.status.code(), stderr(&zero)), (Some(0), String::new()));
+    // The same rows for scripts.
+    let json = run(&["check", "src", "--statistics", "--format", "json"], dir.path());
+    assert_eq!(json.status.code(), Some(1));
+    let rows: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    let expected = serde_json::json!([
+        { "rule": "spawn-without-join", "count": 3, "fixable": false },
+        { "rule": "block-on-in-async", "count": 2, "fixable": true },
+        { "rule": "async-without-await", "count": 1, "fixable": false },
+        { "rule": "blocking-in-async", "count": 1, "fixable": false },
+    ]);
+    assert_eq!(rows, expected);
 }

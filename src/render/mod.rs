@@ -45,15 +45,18 @@ pub struct Output {
     pub format: Format,
     /// Colour the `full` output.
     pub colored: bool,
-    /// A count per rule instead of the findings, whatever the format.
+    /// A count per rule instead of the findings: JSON with `--format json`, else a table.
     pub statistics: bool,
 }
 
-/// The stdout of `check`: the findings in `output.format`, or the statistics table.
+/// The stdout of `check`: the findings in `output.format`, or the statistics.
 pub fn to_bytes(report: &Report, output: &Output) -> io::Result<Vec<u8>> {
     let mut out = Vec::new();
     if output.statistics {
-        statistics::render(report, &mut out)?;
+        match output.format {
+            Format::Json => statistics::render_json(report, &mut out)?,
+            _ => statistics::render(report, &mut out)?,
+        }
         return Ok(out);
     }
     match output.format {

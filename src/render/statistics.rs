@@ -1,4 +1,5 @@
-//! `--statistics`: how many findings each rule has, most first (like `ruff --statistics`).
+//! `--statistics`: how many findings each rule has, most first (like `ruff --statistics`): a table,
+//! or with `--format json` the same rows as JSON for scripts and dashboards.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -14,6 +15,16 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "{:>count_width$}  {:<id_width$}  {fixable}", row.count, row.rule)?;
     }
     Ok(())
+}
+
+/// `[{"rule": "spawn-without-join", "count": 3, "fixable": false}, ..]`, in the table's order.
+pub fn render_json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let rows: Vec<serde_json::Value> = rows(report)
+        .iter()
+        .map(|row| serde_json::json!({ "rule": row.rule, "count": row.count, "fixable": row.fixable }))
+        .collect();
+    serde_json::to_writer_pretty(&mut *out, &rows)?;
+    writeln!(out)
 }
 
 struct Row<'a> {
