@@ -13,7 +13,7 @@ use super::index::{BlockOn, FnDecl};
 use super::macros;
 use super::resolve::pat_idents;
 use super::resolve::{Binding, Names, Origin, Resolved, Source};
-use super::syntax::{awaited_call, expr_mentions, peel};
+use super::syntax::{awaited_call, expr_mentions, ident_in, peel};
 use crate::diagnostic::LineIndex;
 use crate::rules::Rule;
 
@@ -635,8 +635,8 @@ impl<'ast> Visit<'ast> for Walker<'_> {
     fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
         self.dispatch(Node::MethodCall(call));
         let (executors, method) = (&self.source.catalog.executors, &call.method);
-        let offload = names_ident(&executors.offload_methods, method);
-        let block_on = names_ident(&executors.block_on_methods, method);
+        let offload = ident_in(method, &executors.offload_methods);
+        let block_on = ident_in(method, &executors.block_on_methods);
         self.record_offload(method, call.args.iter());
         // `self.run()` not awaited at once: its future is used as a value (`spawn(self.run())`).
         let on_self = matches!(peel(&call.receiver), Expr::Path(p) if p.path.is_ident("self"));
@@ -693,12 +693,6 @@ impl<'ast> Visit<'ast> for Walker<'_> {
             None => self.record_token_values(&mac.tokens),
         }
     }
-}
-
-/// Is `ident` one of `names`? The lists asked about are a handful of names, and an identifier
-/// compares with a `str` without making a `String` of itself.
-fn names_ident(names: &HashSet<String>, ident: &proc_macro2::Ident) -> bool {
-    names.iter().any(|name| ident == name)
 }
 
 /// The plain closure an offload function runs: the argument itself (`spawn_blocking(|| ..)`) or the
