@@ -76,9 +76,6 @@ declare_rule! {
 }
 
 fn check(node: Node<'_>, cx: &mut Context<'_>) {
-    if !matches!(node, Node::Fn(_) | Node::Stmt { .. }) {
-        return;
-    }
     // A `#[should_panic]` test expects the panic; the task's outcome is beside the point.
     if cx.has_enclosing_attr("should_panic") {
         return;
